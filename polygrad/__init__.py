@@ -1,0 +1,111 @@
+"""polygrad: a readable reverse-mode autograd engine on any array API backend.
+
+The ``polygrad`` module is also an array namespace: ``Tensor.__array_namespace__`` returns it,
+and its functions take the standard's names and signatures (``sum(x, axis=, keepdims=)``,
+``permute_dims``, ``concat`` ...). That is what lets one gradient rule run on raw arrays and,
+for ``create_graph=True``, on Tensors.
+"""
+
+from . import _backend
+from ._autograd import grad
+from ._backend import BackendError, get_backend, manual_seed, set_backend, use_backend
+from ._creation import (
+    arange,
+    asarray,
+    empty,
+    eye,
+    full,
+    full_like,
+    get_default_dtype,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    set_default_dtype,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._dtypes import DType, float32, float64, int8, int16, int32, int64, uint8
+from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
+from ._ops import (
+    abs,
+    add,
+    add_at,
+    all,
+    any,
+    argmax,
+    argmin,
+    astype,
+    broadcast_to,
+    clip,
+    concat,
+    cos,
+    divide,
+    equal,
+    erf,
+    exp,
+    expand_dims,
+    flatten,
+    gelu,
+    getitem,
+    greater,
+    greater_equal,
+    isfinite,
+    isnan,
+    leaky_relu,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    logsumexp,
+    matmul,
+    matrix_transpose,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    pad,
+    permute_dims,
+    pow,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    subtract,
+    sum,
+    tanh,
+    transpose,
+    var,
+    where,
+)
+from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+
+cat = concat
+clamp = clip
+unsqueeze = expand_dims
+
+__version__ = "0.1.0"
+__array_api_version__ = "2023.12"
+
+_backend._init_from_environment()

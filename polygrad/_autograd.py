@@ -1,0 +1,314 @@
+"""The reverse-mode engine: an iterative walk over the recorded ops, and ``polygrad.grad``.
+
+The walk is Kahn's algorithm on the graph below the outputs: count how many recorded consumers
+each op has, then run an op's rule once all of them have sent it their gradient. Nothing here
+recurses, so a chain of any length backpropagates. Broadcasting is undone here, once, for every
+op: a gradient arriving with the broadcast shape is summed down to its input's shape.
+
+Two modes share the walk:
+- first order: rules run on raw backend arrays with the backend namespace (fast, no recording);
+- ``create_graph=True``: the saved arrays become Tensors again, the namespace is ``polygrad``
+  itself, and grad mode is on, so the backward is recorded and can be differentiated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._tensor import Function, Tensor, grad_mode
+
+
+def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if lead or g.shape != shape:
+        g = xp.reshape(g, shape)
+    return g
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The upstream gradient for one output, checked against its shape."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the computation "
+            "had requires_grad=True (or it ran under no_grad)"
+        )
+    if grad is None:
+        if root.numel() != 1:
+            raise RuntimeError(
+                f"backward() needs a gradient argument for an output of shape {root.shape}; "
+                "only one-element outputs get an implicit gradient of 1"
+            )
+        seed = root._xp.ones_like(root.data)
+        return Tensor._wrap(seed, root._xp) if create_graph else seed
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad)
+    if grad.shape != root.shape:
+        raise RuntimeError(
+            f"gradient of shape {grad.shape} given for an output of shape {root.shape}"
+        )
+    if grad._xp is not root._xp:
+        raise RuntimeError(
+            f"gradient is a {grad.backend} tensor but the output is a {root.backend} tensor"
+        )
+    return grad if create_graph else grad.data
+
+
+def _freed_error() -> RuntimeError:
+    return RuntimeError(
+        "trying to backward through the graph a second time: its saved arrays were freed by "
+        "the first backward; pass retain_graph=True to the first backward to keep them"
+    )
+
+
+def _as_tensors(node: Function, xp: Any) -> tuple:
+    """The node's saved arrays as Tensors wired into the graph, for a recorded backward."""
+    saved = node.saved
+    edges = node.next
+    out = []
+    n_inputs = len(edges) if node.saves in ("inputs", "both") else 0
+    for i, a in enumerate(saved):
+        if i >= n_inputs:  # the node's own output
+            out.append(Tensor._wrap(a, xp, node))
+            continue
+        edge = edges[i]
+        if not hasattr(a, "shape"):  # a Python number stays a number
+            out.append(a)
+        elif edge is None:
+            out.append(Tensor._wrap(a, xp))
+        elif isinstance(edge, Tensor):
+            out.append(edge)
+        else:
+            out.append(Tensor._wrap(a, xp, edge))
+    return tuple(out)
+
+
+def _topological_counts(roots: list[Function]) -> dict[Function, int]:
+    """How many recorded consumers each op below ``roots`` has (iterative DFS)."""
+    counts: dict[Function, int] = {}
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        if node.next is None:
+            raise _freed_error()
+        for e in node.next:
+            if isinstance(e, Function):
+                counts[e] = counts.get(e, 0) + 1
+                if e not in seen:
+                    seen.add(e)
+                    stack.append(e)
+    return counts
+
+
+def run(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: Sequence[Tensor] | None = None,
+) -> dict[Any, Any] | None:
+    """Backpropagate ``grads`` from ``roots``.
+
+    With ``wanted`` None, gradients accumulate into leaves' ``.grad``. Otherwise nothing is
+    accumulated and the gradient of each wanted tensor (leaf or not) is returned in a dict
+    keyed by that tensor's node (non-leaf) or by the tensor itself (leaf).
+    """
+    xp0 = roots[0]._xp
+    for r in roots[1:]:
+        if r._xp is not xp0:
+            raise RuntimeError("backward over outputs of different backends")
+    if create_graph:
+        import polygrad as xp
+    else:
+        xp = xp0
+
+    pending: dict[Any, Any] = {}  # node or leaf -> gradient so far
+    fresh: dict[Tensor, bool] = {}  # leaf -> does its pending gradient own its memory?
+    start = []
+    for r, g in zip(roots, grads):
+        key = r._node if r._node is not None else r
+        if key in pending:
+            pending[key] = pending[key] + g
+            fresh[key] = True
+        else:
+            pending[key] = g
+            fresh[key] = False
+        if r._node is not None:
+            start.append(r._node)
+
+    want_nodes = {}
+    if wanted is not None:
+        want_nodes = {t._node: t for t in wanted if t._node is not None}
+    captured: dict[Any, Any] = {}
+
+    counts = _topological_counts(start)
+    ready = [n for n in dict.fromkeys(start) if counts.get(n, 0) == 0]
+    prev_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            edges = node.next
+            if edges is None:
+                raise _freed_error()
+            g = pending.pop(node, None)
+            if g is not None:
+                if node in want_nodes:
+                    captured[node] = g
+                retain = getattr(node, "_retain", None)
+                if retain is not None and retain() is not None and wanted is None:
+                    t = retain()
+                    t.grad = g if create_graph else Tensor._wrap(xp0.asarray(g, copy=True), xp0)
+                saved = _as_tensors(node, xp0) if create_graph else node.saved
+                results = node.backward(xp, g, *saved)
+                node_fresh = node.fresh
+            else:
+                results = (None,) * len(edges)
+                node_fresh = True
+            if not retain_graph:
+                node.saved = None
+                node.next = None
+            for e, gi in zip(edges, results):
+                if e is None:
+                    continue
+                is_node = isinstance(e, Function)
+                if gi is not None:
+                    if is_node:
+                        shape, dtype = e.shape, e.dtype
+                    else:
+                        shape, dtype = e.data.shape, e.data.dtype
+                    was_fresh = node_fresh
+                    if gi.shape != shape:
+                        gi = sum_to(xp, gi, shape)
+                        was_fresh = True
+                    if (gi.data.dtype if create_graph else gi.dtype) != dtype:
+                        gi = xp.astype(gi, dtype)
+                        was_fresh = True
+                    prev = pending.get(e)
+                    if prev is None:
+                        pending[e] = gi
+                        if not is_node:
+                            fresh[e] = was_fresh
+                    else:
+                        pending[e] = prev + gi
+                        if not is_node:
+                            fresh[e] = True
+                if is_node:
+                    left = counts[e] - 1
+                    counts[e] = left
+                    if left == 0:
+                        ready.append(e)
+    finally:
+        grad_mode.enabled = prev_mode
+
+    if wanted is not None:
+        for t in wanted:
+            if t._node is None and t in pending:
+                captured[t] = pending[t]
+        return captured
+    for leaf, g in pending.items():
+        if isinstance(leaf, Tensor):
+            _accumulate(leaf, g, fresh[leaf], create_graph, xp0)
+    return None
+
+
+def _accumulate(leaf: Tensor, g: Any, fresh: bool, create_graph: bool, xp: Any) -> None:
+    """Add ``g`` into ``leaf.grad``; never let two ``.grad`` arrays share memory."""
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(g if fresh else xp.asarray(g, copy=True), xp)
+    else:
+        leaf.grad = Tensor._wrap(leaf.grad.data + g, xp)
+
+
+def backward(
+    roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool | None, create_graph: bool
+) -> None:
+    """Engine entry for ``Tensor.backward``."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed(r, g, create_graph) for r, g in zip(roots, grads)]
+    run(roots, seeds, retain_graph, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensors
+        What to differentiate.
+    inputs : Tensor or sequence of Tensors
+        With respect to what; leaves or intermediate tensors.
+    grad_outputs : Tensor, array or sequence, optional
+        Upstream gradients, one per output (None means ones for one-element outputs).
+    retain_graph : bool, optional
+        Keep the graph for another backward; defaults to ``create_graph``.
+    create_graph : bool
+        Record this backward so the result can be differentiated again (Hessian-vector
+        products, gradient penalties).
+    allow_unused : bool
+        Return None for an input the outputs do not depend on, instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor
+        One gradient per input.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> x = polygrad.tensor(3.0, requires_grad=True)
+    >>> (dy,) = polygrad.grad(x ** 3, x, create_graph=True)
+    >>> (d2y,) = polygrad.grad(dy, x)
+    >>> dy.item(), d2y.item()
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
+        grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{len(grad_outputs)} grad_outputs given for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"input {i} of polygrad.grad does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed(r, g, create_graph) for r, g in zip(outputs, grad_outputs)]
+    captured = run(outputs, seeds, retain_graph, create_graph, wanted=inputs)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(t._node if t._node is not None else t)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(Tensor._wrap(t._xp.asarray(g, copy=True), t._xp))
+    return tuple(result)

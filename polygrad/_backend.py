@@ -1,0 +1,459 @@
+"""Backend selection, and the one place per backend for what the array API standard lacks.
+
+Everything an op computes goes through ``Backend.xp``: the array-api-compat namespace of the
+backend's library plus the three extras the standard has no answer for (``erf``, ``add_at`` for
+index gradients, and host copies / random numbers on the ``Backend`` itself). Each extra has a
+pure-standard version here; a backend overrides it only where its library has a faster one.
+Host-side work (parsing Python lists, drawing random numbers, ``Tensor.numpy()``) uses NumPy,
+which is polygrad's host library on every backend; nothing here converts device data silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import types
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import array_api_compat
+import numpy as np
+
+from . import _dtypes
+
+__all__ = ["BackendError", "set_backend", "get_backend", "use_backend", "manual_seed"]
+
+BACKEND_NAMES = ("numpy", "cupy", "torch", "strict")
+
+
+class BackendError(RuntimeError):
+    """A backend is unknown, cannot be imported, has no usable device, or two backends mix."""
+
+
+class BackendInfo(NamedTuple):
+    """What ``polygrad.get_backend()`` reports: the backend's name and its default device."""
+
+    name: str
+    device: Any
+
+
+class Backend:
+    """One array library as polygrad uses it.
+
+    ``xp`` is the namespace every kernel is written against: the library's array-api-compat
+    namespace with ``erf`` and ``add_at`` added. Tensors carry ``xp``; comparing two tensors'
+    ``xp`` by identity is how polygrad tells whether they come from the same backend.
+    """
+
+    name = "?"
+
+    def __init__(self, compat: Any) -> None:
+        self.compat = compat
+        ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
+        ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
+        self.xp = types.SimpleNamespace(**ns)
+        self._dtypes = {self._dtype_key(getattr(compat, d.name)): d for d in _dtypes.ALL}
+
+    # -- devices and dtypes -------------------------------------------------------------------
+    def default_device(self) -> Any:
+        raise NotImplementedError
+
+    def normalize_device(self, device: Any) -> Any:
+        """Turn a user's device spec (None, a string, a device object) into this library's."""
+        if device is None:
+            return self.default_device()
+        return device
+
+    def device_of(self, x: Any) -> Any:
+        return array_api_compat.device(x)
+
+    def _dtype_key(self, dtype: Any) -> Any:
+        return dtype
+
+    def dtype_of(self, x: Any) -> _dtypes.DType:
+        """polygrad DType of a backend array."""
+        try:
+            return self._dtypes[self._dtype_key(x.dtype)]
+        except KeyError:
+            raise TypeError(f"unsupported {self.name} dtype {x.dtype}") from None
+
+    def to_backend_dtype(self, dtype: Any) -> Any:
+        return getattr(self.compat, _dtypes.to_dtype(dtype).name)
+
+    @contextlib.contextmanager
+    def on(self, device: Any) -> Iterator[None]:
+        """Context in which creation functions allocate on ``device`` (only CuPy needs it)."""
+        yield
+
+    # -- creation ------------------------------------------------------------------------------
+    def from_host(self, a: Any, dtype: Any, device: Any) -> Any:
+        """Copy a NumPy array (or anything NumPy takes) to ``device`` with polygrad dtype ``dtype``."""
+        a = np.asarray(a, dtype=_dtypes.to_dtype(dtype).name if dtype is not None else None)
+        with self.on(device):
+            return self.compat.asarray(a, device=device, copy=True)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A host NumPy copy of a backend array."""
+        return np.array(x, copy=True)
+
+    # -- extras the standard lacks -------------------------------------------------------------
+    def erf(self, x: Any) -> Any:
+        """The error function, elementwise, from standard operations only.
+
+        |x| < 3: the everywhere-positive series erf(x) = 2/sqrt(pi) exp(-x^2) sum_n x (2x^2)^n /
+        (2n+1)!!, which has no cancellation; |x| >= 3: the continued fraction of erfc. Both are
+        accurate to a few ulp in float64.
+        """
+        xp = self.compat
+        a = xp.abs(x)
+        small = xp.minimum(a, 3.0)
+        term = small
+        total = small
+        two_a2 = 2.0 * small * small
+        for n in range(1, 64):
+            term = term * two_a2 / (2 * n + 1)
+            total = total + term
+        series = total * xp.exp(-small * small) * (2.0 / math.sqrt(math.pi))
+        big = xp.maximum(a, 3.0)
+        frac = big
+        for k in range(60, 0, -1):
+            frac = big + (k / 2.0) / frac
+        tail = 1.0 - xp.exp(-big * big) / (math.sqrt(math.pi) * frac)
+        return xp.sign(x) * xp.where(a < 3.0, series, tail)
+
+    def add_at(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
+        """Zeros of ``shape`` with ``values`` added at ``[key]``; repeated indices accumulate.
+
+        This is the adjoint of ``x[key]``. Keys of slices, integers, None and Ellipsis cannot
+        repeat an element, so they use plain assignment; keys with integer or boolean arrays go
+        through the flat position of every element they select and a flat scatter-add.
+        """
+        xp = self.compat
+        device = self.device_of(values)
+        with self.on(device):
+            out = xp.zeros(shape, dtype=values.dtype, device=device)
+        if _is_basic(key):
+            no_none = tuple(k for k in key if k is not None)
+            target = out[no_none]
+            out[no_none] = xp.reshape(values, target.shape)
+            return out
+        size = math.prod(shape)
+        with self.on(device):
+            pos = xp.reshape(xp.arange(size, device=device), shape)[key]
+        flat = self.scatter_add_flat(size, xp.reshape(pos, (-1,)), xp.reshape(values, (-1,)))
+        return xp.reshape(flat, shape)
+
+    def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
+        """1-D scatter-add from standard functions: sort, cumulative sums, and searchsorted.
+
+        The sum landing on position j is the difference of the running total just past the last
+        and just before the first occurrence of j in the sorted index.
+        """
+        xp = self.compat
+        device = self.device_of(values)
+        order = xp.argsort(index)
+        sorted_index = xp.take(index, order)
+        running = xp.cumulative_sum(xp.take(values, order), include_initial=True)
+        targets = xp.arange(size, dtype=sorted_index.dtype, device=device)
+        hi = xp.searchsorted(sorted_index, targets, side="right")
+        lo = xp.searchsorted(sorted_index, targets, side="left")
+        return xp.take(running, hi) - xp.take(running, lo)
+
+
+def _is_basic(key: tuple) -> bool:
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key)
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+
+    def __init__(self) -> None:
+        super().__init__(array_api_compat.array_namespace(np.zeros(0)))
+
+    def default_device(self) -> Any:
+        return "cpu"
+
+    def normalize_device(self, device: Any) -> Any:
+        if device is None or str(device) == "cpu":
+            return "cpu"
+        raise BackendError(f"the numpy backend has only the 'cpu' device, not {device!r}")
+
+    def _dtype_key(self, dtype: Any) -> Any:
+        return np.dtype(dtype)
+
+    def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
+        out = np.zeros(size, dtype=values.dtype)
+        np.add.at(out, index, values)
+        return out
+
+
+class TorchBackend(Backend):
+    name = "torch"
+
+    def __init__(self) -> None:
+        import torch
+
+        self.torch = torch
+        super().__init__(array_api_compat.array_namespace(torch.zeros(0)))
+
+    def default_device(self) -> Any:
+        return self.torch.device("cpu")
+
+    def normalize_device(self, device: Any) -> Any:
+        if device is None:
+            return self.default_device()
+        try:
+            dev = self.torch.device(device)
+            self.torch.empty(0, device=dev)
+        except (RuntimeError, TypeError, AssertionError) as e:
+            raise BackendError(f"the torch backend cannot use device {device!r}: {e}") from e
+        return dev
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return x.detach().cpu().numpy().copy()
+
+    def erf(self, x: Any) -> Any:
+        return self.torch.special.erf(x)
+
+    def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
+        out = self.torch.zeros(size, dtype=values.dtype, device=values.device)
+        return out.index_add_(0, index, values)
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self) -> None:
+        import cupy
+
+        self.cupy = cupy
+        super().__init__(array_api_compat.array_namespace(cupy.zeros(0)))
+
+    def default_device(self) -> Any:
+        return self.cupy.cuda.Device(0)
+
+    def normalize_device(self, device: Any) -> Any:
+        if device is None:
+            return self.default_device()
+        if isinstance(device, self.cupy.cuda.Device):
+            return device
+        spec = str(device).replace("cuda:", "").replace("cuda", "0")
+        try:
+            dev = self.cupy.cuda.Device(int(spec))
+            dev.compute_capability  # noqa: B018  (raises if the device does not exist)
+        except Exception as e:
+            raise BackendError(f"the cupy backend cannot use device {device!r}: {e}") from e
+        return dev
+
+    def _dtype_key(self, dtype: Any) -> Any:
+        return np.dtype(dtype)
+
+    @contextlib.contextmanager
+    def on(self, device: Any) -> Iterator[None]:
+        # NOTE: under array-api-compat, CuPy's zeros/ones/arange ignore device=; the context does not
+        with self.cupy.cuda.Device(device.id if hasattr(device, "id") else int(device)):
+            yield
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return self.cupy.asnumpy(x)
+
+    def erf(self, x: Any) -> Any:
+        from cupyx.scipy.special import erf
+
+        return erf(x)
+
+    def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
+        import cupyx
+
+        out = self.cupy.zeros(size, dtype=values.dtype)
+        cupyx.scatter_add(out, index, values)
+        return out
+
+
+class StrictBackend(Backend):
+    """array-api-strict: nothing outside the standard, and a second device to catch misplacement."""
+
+    name = "strict"
+
+    def __init__(self) -> None:
+        import array_api_strict
+
+        self.strict = array_api_strict
+        super().__init__(array_api_compat.array_namespace(array_api_strict.asarray(0)))
+
+    def default_device(self) -> Any:
+        return self.strict.Device("device1")
+
+    def normalize_device(self, device: Any) -> Any:
+        if device is None:
+            return self.default_device()
+        if isinstance(device, self.strict.Device):
+            return device
+        try:
+            return self.strict.Device(str(device))
+        except ValueError as e:
+            raise BackendError(f"the strict backend has no device {device!r}: {e}") from e
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return np.array(x.to_device(self.strict.Device("CPU_DEVICE")), copy=True)
+
+
+_CLASSES: dict[str, type[Backend]] = {
+    "numpy": NumpyBackend,
+    "cupy": CupyBackend,
+    "torch": TorchBackend,
+    "strict": StrictBackend,
+}
+_INSTANCES: dict[str, Backend] = {}
+
+
+def _cuda_gpu_count() -> int:
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+def backend_by_name(name: str) -> Backend:
+    """The (cached) Backend called ``name``; a clear BackendError if it is unknown or unusable."""
+    if name in _INSTANCES:
+        return _INSTANCES[name]
+    if name not in _CLASSES:
+        raise BackendError(
+            f"unknown backend {name!r}; POLYGRAD_BACKEND must be one of {', '.join(BACKEND_NAMES)}"
+        )
+    library = {"strict": "array_api_strict"}.get(name, name)
+    try:
+        __import__(library)
+    except ImportError as e:
+        raise BackendError(
+            f"backend {name!r} needs the {library} package, which cannot be imported ({e}); "
+            f"install it with: pip install -r backends/{name}.txt"
+        ) from e
+    if name == "cupy" and _cuda_gpu_count() == 0:
+        raise BackendError("backend 'cupy' needs a CUDA GPU, and none is usable on this machine")
+    _INSTANCES[name] = backend = _CLASSES[name]()
+    return backend
+
+
+def backend_of_namespace(xp: Any) -> Backend:
+    return xp.backend
+
+
+def backend_for_array(x: Any) -> Backend:
+    """The Backend whose library made array ``x``; BackendError if it is none of polygrad's."""
+    if isinstance(x, np.ndarray):
+        return backend_by_name("numpy")
+    try:
+        ns = array_api_compat.array_namespace(x)
+    except TypeError:
+        raise TypeError(f"{type(x).__name__} is not an array polygrad can use") from None
+    for name, test in (
+        ("torch", array_api_compat.is_torch_namespace),
+        ("cupy", array_api_compat.is_cupy_namespace),
+        ("strict", array_api_compat.is_array_api_strict_namespace),
+        ("numpy", array_api_compat.is_numpy_namespace),
+    ):
+        if test(ns):
+            return backend_by_name(name)
+    raise TypeError(f"arrays of {ns.__name__} are not supported by polygrad")
+
+
+class _Active:
+    backend: Backend
+    device: Any
+
+
+_active = _Active()
+
+
+def set_backend(name: str, device: Any = None) -> None:
+    """Make ``name`` the backend (and ``device`` its device) that new tensors are created on.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy", "torch", "strict"}
+        The array library. ``strict`` is array-api-strict, on ``device1`` unless told otherwise.
+    device : optional
+        A CuPy device id, a torch device such as ``"cpu"`` or ``"cuda:0"``, or an
+        array-api-strict device name. None means the backend's default.
+
+    Raises
+    ------
+    BackendError
+        If the backend is unknown, cannot be imported, or cannot use the device.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> polygrad.set_backend("numpy")
+    >>> polygrad.get_backend().name
+    'numpy'
+    """
+    backend = backend_by_name(name)
+    dev = backend.normalize_device(device)
+    _active.backend, _active.device = backend, dev
+
+
+def get_backend() -> BackendInfo:
+    """The active backend's name and default device, e.g. ``BackendInfo(name='numpy', device='cpu')``."""
+    return BackendInfo(_active.backend.name, _active.device)
+
+
+@contextlib.contextmanager
+def use_backend(name: str, device: Any = None) -> Iterator[BackendInfo]:
+    """Switch to another backend inside a ``with`` block, restoring the previous one after.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> with polygrad.use_backend("numpy"):
+    ...     polygrad.ones(2).device
+    'cpu'
+    """
+    saved = (_active.backend, _active.device)
+    set_backend(name, device)
+    try:
+        yield get_backend()
+    finally:
+        _active.backend, _active.device = saved
+
+
+def active() -> tuple[Backend, Any]:
+    return _active.backend, _active.device
+
+
+def _init_from_environment() -> None:
+    name = os.environ.get("POLYGRAD_BACKEND", "numpy").strip().lower() or "numpy"
+    set_backend(name, os.environ.get("POLYGRAD_DEVICE") or None)
+
+
+# -- random numbers ---------------------------------------------------------------------------
+# The standard has no random numbers: every draw is made on the host by one seeded NumPy
+# generator and then moved to the device, so a seed gives the same numbers on every backend.
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed polygrad's random numbers (``rand``, ``randn``, ``randint``, dropout, init).
+
+    The same seed gives the same numbers on every backend and device.
+    """
+    global _rng
+    _rng = np.random.default_rng(int(seed))
+
+
+def rng() -> np.random.Generator:
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """The host generator's state, for checkpoints."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state

@@ -1,0 +1,440 @@
+"""The Tensor class, the Function base class every op derives from, and grad mode."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from . import _backend, _dtypes
+from ._dtypes import DType
+
+
+# -- grad mode --------------------------------------------------------------------------------
+class _GradMode:
+    enabled = True
+
+
+grad_mode = _GradMode()
+
+
+class _SetGrad:
+    """Base of no_grad / enable_grad: a context manager that also works as a decorator."""
+
+    value = True
+
+    def __enter__(self) -> None:
+        self._prev = grad_mode.enabled
+        grad_mode.enabled = self.value
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_SetGrad):
+    """Context manager and decorator in which no op is recorded for backward.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> x = polygrad.ones(2, requires_grad=True)
+    >>> with polygrad.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    value = False
+
+
+class enable_grad(_SetGrad):
+    """Context manager and decorator that turns recording back on inside ``no_grad``."""
+
+    value = True
+
+
+def is_grad_enabled() -> bool:
+    """True when ops are being recorded for backward."""
+    return grad_mode.enabled
+
+
+# -- Function: one op, its forward and its vector-Jacobian rule ---------------------------------
+class Function:
+    """Base class of every differentiable op, built in or user-defined.
+
+    A subclass writes ``forward(self, xp, *inputs)`` on backend arrays and
+    ``backward(self, xp, g, *saved)`` returning one gradient per input (``None`` where there is
+    none). ``saves`` says what ``backward`` receives after ``g``: ``"inputs"`` (the default),
+    ``"output"``, ``"both"`` (inputs then output) or ``""``. Non-array settings (an axis, a mask)
+    are plain attributes set in ``__init__`` or ``forward``.
+
+    ``backward`` must use only the array API standard (operators, ``xp.exp``, ``xp.sum`` with
+    ``axis=``/``keepdims=``, ``xp.where`` ...). Then the one rule runs on raw arrays for an
+    ordinary backward and on polygrad Tensors (``xp`` is then the ``polygrad`` module) when
+    ``create_graph=True``, which is what makes double backward work.
+
+    Broadcasting is undone by the engine: ``backward`` may return a gradient of the broadcast
+    output's shape, and the engine sums it down to the input's shape and casts it to its dtype.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> class Cube(polygrad.Function):
+    ...     def forward(self, xp, x):
+    ...         return x * x * x
+    ...     def backward(self, xp, g, x):
+    ...         return (3 * x * x * g,)
+    >>> x = polygrad.tensor(2.0, requires_grad=True)
+    >>> Cube()(x).backward()
+    >>> x.grad.item()
+    12.0
+    """
+
+    saves = "inputs"
+    #: True when every array ``backward`` returns is newly allocated and distinct from the
+    #: others, so the engine can hand it to a leaf's ``.grad`` without a defensive copy.
+    fresh = False
+
+    # set by apply() when the op is recorded
+    next: tuple | None
+    saved: tuple | None
+    shape: tuple
+    dtype: Any
+
+    def forward(self, xp: Any, *inputs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, xp: Any, g: Any, *saved: Any) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def needs(self) -> tuple[bool, ...]:
+        """Which inputs need a gradient (rules may skip the work for the others)."""
+        return tuple(e is not None for e in self.next)
+
+    def __call__(self, *inputs: Any) -> Tensor:
+        return apply(self, *inputs)
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+        """Build the op with ``kwargs`` and apply it to ``inputs`` (Tensors or Python numbers)."""
+        return apply(cls(**kwargs), *inputs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def apply(op: Function, *inputs: Any) -> Tensor:
+    """Run ``op`` on the arrays behind ``inputs``; record it if grad mode is on and any input
+    requires grad. Inputs are Tensors or Python numbers; all Tensors must share a backend."""
+    xp = None
+    requires = False
+    arrays = []
+    for t in inputs:
+        if isinstance(t, Tensor):
+            if xp is None:
+                xp = t._xp
+            elif t._xp is not xp:
+                _raise_mixed(inputs, op)
+            requires = requires or t.requires_grad
+            arrays.append(t.data)
+        else:
+            arrays.append(t)
+    try:
+        out = op.forward(xp, *arrays)
+    except Exception as e:
+        _diagnose(inputs, op, e)
+        raise
+    result = Tensor.__new__(Tensor)
+    result.data = out
+    result._xp = xp
+    result.grad = None
+    if requires and grad_mode.enabled:
+        op.next = tuple(_edge(t) for t in inputs)
+        saves = op.saves
+        if saves == "inputs":
+            op.saved = tuple(arrays)
+        elif saves == "output":
+            op.saved = (out,)
+        elif saves == "both":
+            op.saved = (*arrays, out)
+        else:
+            op.saved = ()
+        op.shape = out.shape
+        op.dtype = out.dtype
+        result._node = op
+        result.requires_grad = True
+    else:
+        result._node = None
+        result.requires_grad = False
+    return result
+
+
+def _edge(t: Any) -> Any:
+    """Where an input's gradient goes: its producing op, the leaf itself, or nowhere."""
+    if not isinstance(t, Tensor):
+        return None
+    if t._node is not None:
+        return t._node
+    return t if t.requires_grad else None
+
+
+def _raise_mixed(inputs: tuple, op: Function) -> None:
+    names = sorted({t._xp.backend.name for t in inputs if isinstance(t, Tensor)})
+    raise _backend.BackendError(
+        f"{type(op).__name__}: cannot combine tensors of backends {' and '.join(names)}; "
+        "move them to one backend first"
+    )
+
+
+def _diagnose(inputs: tuple, op: Function, error: Exception) -> None:
+    """After a forward failed: if the inputs sit on different devices, say so plainly."""
+    devices = []
+    for t in inputs:
+        if isinstance(t, Tensor):
+            d = t.device
+            if all(d != other for other in devices):
+                devices.append(d)
+    if len(devices) > 1:
+        shown = " and ".join(repr(d) for d in devices)
+        raise _backend.BackendError(
+            f"{type(op).__name__}: cannot combine tensors on devices {shown}; "
+            "move them to one device first"
+        ) from error
+
+
+# -- Tensor -----------------------------------------------------------------------------------
+class Tensor:
+    """An array of the active backend that records the ops applied to it for ``backward``.
+
+    Create one with :func:`polygrad.tensor` or a creation function (``zeros``, ``randn`` ...).
+    ``data`` is the backend array; ``grad`` holds the accumulated gradient after ``backward``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> x = polygrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "__weakref__")
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity as torch does
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        backend = _backend.backend_for_array(data)
+        self.data = data
+        self._xp = backend.xp
+        self.grad = None
+        self._node = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: Any, xp: Any, node: Function | None = None) -> Tensor:
+        """Fast constructor: wrap an array already known to belong to namespace ``xp``."""
+        t = Tensor.__new__(Tensor)
+        t.data = data
+        t._xp = xp
+        t.grad = None
+        t._node = node
+        t.requires_grad = node is not None
+        return t
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape as a tuple of ints."""
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> DType:
+        """The polygrad dtype (``polygrad.float32`` ...), the same object on every backend."""
+        return self._xp.backend.dtype_of(self.data)
+
+    @property
+    def device(self) -> Any:
+        """The backend's device object this tensor's data lives on."""
+        return self._xp.backend.device_of(self.data)
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend this tensor belongs to."""
+        return self._xp.backend.name
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (torch's definition)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The op that produced this tensor, or None for a leaf."""
+        return self._node
+
+    def size(self, dim: int | None = None) -> Any:
+        """torch's ``size()``: the shape, or the length of one dimension."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        """Number of elements."""
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __array_namespace__(self, api_version: str | None = None) -> Any:
+        import polygrad
+
+        return polygrad
+
+    # -- grad bookkeeping -------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place on a leaf; returns self.
+
+        Raises
+        ------
+        TypeError
+            If the tensor is an integer or bool tensor (they cannot have gradients).
+        RuntimeError
+            If it is not a leaf (torch's rule: only leaves' flag can be changed).
+        """
+        if self._node is not None:
+            raise RuntimeError(
+                "requires_grad_ can only change leaf tensors; use .detach() on a non-leaf first"
+            )
+        if requires_grad and not self.dtype.is_floating_point:
+            raise TypeError(
+                f"only floating-point tensors can require gradients, not {self.dtype.name} ones"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._wrap(self.data, self._xp)
+
+    def backward(
+        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
+        """Accumulate the gradient of this tensor into every leaf that requires grad.
+
+        Parameters
+        ----------
+        grad : Tensor or array, optional
+            The upstream gradient, of this tensor's shape. Needed unless the tensor has one
+            element.
+        retain_graph : bool, optional
+            Keep the graph for another backward. Defaults to ``create_graph``.
+        create_graph : bool
+            Record the backward itself, so the gradients can be differentiated again.
+
+        Raises
+        ------
+        RuntimeError
+            If the tensor does not require grad, has several elements and no ``grad`` was
+            given, or the graph was already freed by an earlier backward.
+        """
+        from . import _autograd
+
+        _autograd.backward([self], [grad], retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        if self._node is None:
+            return
+        import weakref
+
+        self._node._retain = weakref.ref(self)
+
+    # -- host conversion --------------------------------------------------------------------
+    def numpy(self) -> Any:
+        """A host NumPy copy of the data, on any backend (a device-to-host copy on a GPU)."""
+        return self._xp.backend.to_numpy(self.data)
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item() needs a tensor with one element, not shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists."""
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in ("int", "uint"):
+            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype.name}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __repr__(self) -> str:
+        import numpy as np
+
+        body = np.array2string(
+            self.numpy(), separator=", ", prefix="tensor(", precision=4, suppress_small=True
+        )
+        extras = []
+        dt = self.dtype
+        if dt not in (_dtypes.float32, _dtypes.int64, _dtypes.bool_):
+            extras.append(f"dtype={dt!r}")
+        backend = self._xp.backend
+        if backend.name != "numpy":
+            extras.append(f"backend='{backend.name}'")
+            extras.append(f"device={self.device}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Write into the data in place; allowed only where no graph can be corrupted."""
+        if self.requires_grad and grad_mode.enabled:
+            raise RuntimeError(
+                "in-place assignment into a tensor that requires grad would corrupt the graph; "
+                "do it under polygrad.no_grad() or on a detached tensor"
+            )
+        from ._ops import _key_to_backend
+
+        if isinstance(value, Tensor):
+            value = value.data
+        self.data[_key_to_backend(self, key)] = value
