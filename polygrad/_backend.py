@@ -88,7 +88,7 @@ class Backend:
 
     # -- creation ------------------------------------------------------------------------------
     def from_host(self, a: Any, dtype: Any, device: Any) -> Any:
-        """Copy a NumPy array (or anything NumPy takes) to ``device`` with polygrad dtype ``dtype``."""
+        """Copy host data (anything NumPy takes) to ``device`` as polygrad dtype ``dtype``."""
         a = np.asarray(a, dtype=_dtypes.to_dtype(dtype).name if dtype is not None else None)
         with self.on(device):
             return self.compat.asarray(a, device=device, copy=True)
@@ -251,7 +251,7 @@ class CupyBackend(Backend):
 
     @contextlib.contextmanager
     def on(self, device: Any) -> Iterator[None]:
-        # NOTE: under array-api-compat, CuPy's zeros/ones/arange ignore device=; the context does not
+        # NOTE: under array-api-compat CuPy's zeros/arange ignore device=; this context does not
         with self.cupy.cuda.Device(device.id if hasattr(device, "id") else int(device)):
             yield
 
@@ -399,7 +399,14 @@ def set_backend(name: str, device: Any = None) -> None:
 
 
 def get_backend() -> BackendInfo:
-    """The active backend's name and default device, e.g. ``BackendInfo(name='numpy', device='cpu')``."""
+    """The active backend's name and default device.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> polygrad.get_backend()  # doctest: +SKIP
+    BackendInfo(name='numpy', device='cpu')
+    """
     return BackendInfo(_active.backend.name, _active.device)
 
 

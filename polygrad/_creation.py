@@ -121,7 +121,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             from_python = not hasattr(data, "dtype")
             dtype = _dtypes.default_float if from_python else _dtypes.to_dtype(host.dtype)
         else:
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of kind {host.dtype}")
+            raise TypeError(
+                f"cannot make a tensor from {type(data).__name__} data of kind {host.dtype}"
+            )
     return _finish(backend.from_host(host, dtype, dev), backend, requires_grad)
 
 
@@ -143,7 +145,11 @@ def _dtype(dtype: Any, default: DType | None = None) -> DType:
 
 
 def full(
-    shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+    shape: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from it if not given)."""
@@ -151,8 +157,10 @@ def full(
     shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
     if dtype is None:
         dtype = (
-            _dtypes.bool_ if isinstance(fill_value, bool)
-            else _dtypes.int64 if isinstance(fill_value, int)
+            _dtypes.bool_
+            if isinstance(fill_value, bool)
+            else _dtypes.int64
+            if isinstance(fill_value, int)
             else _dtypes.default_float
         )
     d = backend.to_backend_dtype(dtype)
@@ -194,14 +202,21 @@ def ones_like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> T
     return _like(x, 1, dtype, requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``fill_value`` with ``x``'s shape, dtype and device."""
     return _like(x, fill_value, dtype, requires_grad)
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
-    device: Any = None, requires_grad: bool = False,
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Evenly spaced values in ``[start, end)``; ``arange(n)`` is ``0 .. n-1`` (int64)."""
     if end is None:
@@ -219,7 +234,12 @@ def arange(
 
 
 def linspace(
-    start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
@@ -231,7 +251,11 @@ def linspace(
 
 
 def eye(
-    n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
@@ -260,7 +284,12 @@ def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def randint(
-    low: int, high: int | None = None, size: Any = (), *, dtype: Any = None, device: Any = None,
+    low: int,
+    high: int | None = None,
+    size: Any = (),
+    *,
+    dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Random integers in ``[low, high)`` (``randint(high, size=...)`` starts at 0), int64."""
     if high is None:

@@ -628,7 +628,9 @@ class Pad(Function):
     def forward(self, xp, x):
         n_axes = len(self.pad) // 2
         if n_axes > x.ndim:
-            raise ValueError(f"pad {tuple(self.pad)} covers {n_axes} axes, but the input has {x.ndim}")
+            raise ValueError(
+                f"pad {tuple(self.pad)} covers {n_axes} axes, but the input has {x.ndim}"
+            )
         shape, key = list(x.shape), [slice(None)] * x.ndim
         for i in range(n_axes):
             axis = x.ndim - 1 - i
@@ -959,8 +961,10 @@ def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
     shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
     known = math.prod(s for s in shape if s != -1)
     size = x.numel()
-    if shape.count(-1) > 1 or (-1 not in shape and known != size) or (
-        -1 in shape and (known == 0 or size % known)
+    if (
+        shape.count(-1) > 1
+        or (-1 not in shape and known != size)
+        or (-1 in shape and (known == 0 or size % known))
     ):
         raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({size} elements) to {shape}")
     if -1 in shape:
@@ -1015,7 +1019,9 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
         axes = _axes(axis, x.ndim)
         bad = [a for a in axes if x.shape[a] != 1]
         if bad:
-            raise ValueError(f"cannot squeeze axis {bad[0]} of size {x.shape[bad[0]]} (shape {x.shape})")
+            raise ValueError(
+                f"cannot squeeze axis {bad[0]} of size {x.shape[bad[0]]} (shape {x.shape})"
+            )
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
@@ -1055,7 +1061,8 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
             a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != ax
         ):
             raise ValueError(
-                f"concat along axis {axis}: tensor {i} has shape {t.shape}, tensor 0 has {first.shape}"
+                f"concat along axis {axis}: tensor {i} has shape {t.shape}, "
+                f"tensor 0 has {first.shape}"
             )
     tensors = _promote_all(tensors)
     return apply(Concat(ax), *tensors)
@@ -1259,13 +1266,17 @@ def _dtype_method(dtype: Any) -> Any:
     return lambda self: astype(self, dtype, copy=False)
 
 
-def _to(self: Tensor, dtype: Any = None, *, backend: str | None = None, device: Any = None) -> Tensor:
+def _to(
+    self: Tensor, dtype: Any = None, *, backend: str | None = None, device: Any = None
+) -> Tensor:
     """Convert dtype (recorded) and/or move to another backend or device (a new leaf)."""
     out = self
     if backend is not None or device is not None:
         target = _backend.backend_by_name(backend) if backend else self._xp.backend
-        dev = target.normalize_device(device) if device is not None else (
-            self.device if target is self._xp.backend else target.default_device()
+        dev = (
+            target.normalize_device(device)
+            if device is not None
+            else (self.device if target is self._xp.backend else target.default_device())
         )
         if target is not self._xp.backend or dev != self.device:
             if target is self._xp.backend:

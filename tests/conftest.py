@@ -1,0 +1,26 @@
+"""Fixtures shared by every test: seeding, and restoring global polygrad state."""
+
+import numpy as np
+import pytest
+import torch
+
+import polygrad as pg
+
+
+def pytest_report_header(config):
+    return f"polygrad backend: {pg.get_backend()}"
+
+
+@pytest.fixture(autouse=True)
+def _seeded_and_clean():
+    """Seed every generator so nothing is flaky; undo global changes a test may make."""
+    pg.manual_seed(0)
+    torch.manual_seed(0)
+    rng_state = np.random.get_state()
+    np.random.seed(0)
+    backend = pg.get_backend()
+    yield
+    np.random.set_state(rng_state)
+    pg.set_default_dtype(pg.float32)
+    pg.set_backend(backend.name, backend.device)
+    assert pg.is_grad_enabled(), "a test left grad mode off"
