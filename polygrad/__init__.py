@@ -94,6 +94,7 @@ from ._ops import (
     std,
     subtract,
     sum,
+    take,
     tanh,
     transpose,
     var,

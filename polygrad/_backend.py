@@ -131,6 +131,14 @@ class Backend:
         """
         xp = self.compat
         device = self.device_of(values)
+        size = math.prod(shape)
+        if isinstance(key, TakeKey):
+            with self.on(device):
+                where = xp.reshape(xp.arange(size, device=device), key.merged_shape(shape))
+            pos = xp.take(where, key.index, axis=key.axis)
+            values = xp.reshape(values, pos.shape)
+            flat = self.scatter_add_flat(size, xp.reshape(pos, (-1,)), xp.reshape(values, (-1,)))
+            return xp.reshape(flat, shape)
         with self.on(device):
             out = xp.zeros(shape, dtype=values.dtype, device=device)
         if _is_basic(key):
@@ -138,7 +146,6 @@ class Backend:
             target = out[no_none]
             out[no_none] = xp.reshape(values, target.shape)
             return out
-        size = math.prod(shape)
         with self.on(device):
             pos = xp.reshape(xp.arange(size, device=device), shape)[key]
         flat = self.scatter_add_flat(size, xp.reshape(pos, (-1,)), xp.reshape(values, (-1,)))
@@ -159,6 +166,35 @@ class Backend:
         hi = xp.searchsorted(sorted_index, targets, side="right")
         lo = xp.searchsorted(sorted_index, targets, side="left")
         return xp.take(running, hi) - xp.take(running, lo)
+
+
+class TakeKey(NamedTuple):
+    """An index picking with integer arrays on consecutive axes: ``x[idx]``, ``x[:, i, j]``.
+
+    Such keys run through the standard's ``take`` on ``x`` with the indexed axes merged into
+    one, rather than through ``__getitem__``, which the standard (and array-api-strict) allows
+    only with integer arrays on every axis. ``index`` is the 1-D non-negative flat index into
+    the merged axis; ``index_shape`` is the broadcast shape of the user's index arrays.
+    """
+
+    axis: int
+    n_axes: int
+    index: Any
+    index_shape: tuple[int, ...]
+
+    def merged_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        a, b = self.axis, self.axis + self.n_axes
+        return shape[:a] + (math.prod(shape[a:b]),) + shape[b:]
+
+    def apply(self, xp: Any, x: Any) -> Any:
+        shape = tuple(x.shape)
+        if self.n_axes != 1:
+            x = xp.reshape(x, self.merged_shape(shape))
+        out = xp.take(x, self.index, axis=self.axis)
+        if self.n_axes != 1 or len(self.index_shape) != 1:
+            rest = shape[self.axis + self.n_axes :]
+            out = xp.reshape(out, shape[: self.axis] + self.index_shape + rest)
+        return out
 
 
 def _is_basic(key: tuple) -> bool:

@@ -8,11 +8,13 @@ The engine undoes broadcasting and casts dtypes, so binary rules stay one line.
 
 from __future__ import annotations
 
+import builtins  # this module defines sum, max, any ...: builtins are spelled out
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from . import _backend, _dtypes
+from ._backend import TakeKey
 from ._tensor import Function, Tensor, apply
 
 Number = (int, float)
@@ -375,7 +377,7 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     out = []
     for a in items:
         a = int(a)
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise IndexError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -621,7 +623,7 @@ class Pad(Function):
     def __init__(self, pad: Sequence[int], value: float) -> None:
         if len(pad) % 2:
             raise ValueError(f"pad needs an even number of entries, got {tuple(pad)}")
-        if any(int(p) < 0 for p in pad):
+        if builtins.any(int(p) < 0 for p in pad):
             raise ValueError(f"pad entries must be non-negative, got {tuple(pad)}")
         self.pad, self.value = [int(p) for p in pad], value
 
@@ -658,7 +660,7 @@ class GetItem(Function):
 
     def forward(self, xp, x):
         self.in_shape = tuple(x.shape)
-        return x[self.key]
+        return _index(xp, x, self.key)
 
     def backward(self, xp, g):
         return (xp.add_at(self.in_shape, self.key, g),)
@@ -676,7 +678,14 @@ class AddAt(Function):
         return xp.add_at(self.out_shape, self.key, values)
 
     def backward(self, xp, g):
-        return (g[self.key],)
+        return (_index(xp, g, self.key),)
+
+
+def _index(xp, x, key):
+    """``x[key]`` for a backend array or a Tensor, with TakeKeys run through ``take``."""
+    if isinstance(key, TakeKey) and not isinstance(x, Tensor):
+        return key.apply(xp, x)
+    return x[key]
 
 
 # ============================================================================================
@@ -1030,7 +1039,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     x = _tensor_arg(x)
     shape = tuple(int(s) for s in shape)
     lead = len(shape) - x.ndim
-    if lead < 0 or any(n != 1 and n != shape[lead + i] for i, n in enumerate(x.shape)):
+    if lead < 0 or builtins.any(n != 1 and n != shape[lead + i] for i, n in enumerate(x.shape)):
         raise ValueError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
     if shape == x.shape:
         return x
@@ -1057,7 +1066,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise ValueError("concat cannot join 0-d tensors; use stack")
     ax = axis % first.ndim
     for i, t in enumerate(tensors):
-        if t.ndim != first.ndim or any(
+        if t.ndim != first.ndim or builtins.any(
             a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != ax
         ):
             raise ValueError(
@@ -1101,10 +1110,10 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
         step = split_size_or_sections
         if step <= 0:
             raise ValueError(f"split size must be positive, got {step}")
-        sizes = [builtins_min(step, n - s) for s in range(0, n, step)]
+        sizes = [builtins.min(step, n - s) for s in range(0, n, step)]
     else:
         sizes = [int(s) for s in split_size_or_sections]
-        if builtins_sum(sizes) != n:
+        if builtins.sum(sizes) != n:
             raise ValueError(f"split sizes {sizes} do not add up to {n} (axis {axis} of {x.shape})")
     lead = (slice(None),) * (axis % x.ndim)
     out, start = [], 0
@@ -1145,20 +1154,80 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
             raise IndexError("a Python bool is not a valid index; use a bool tensor mask")
         else:
             out.append(k)
+    # NumPy fills missing trailing axes with ':'; the standard wants an explicit '...'
+    xp = x._xp
+    used = builtins.sum(
+        0 if k is None else k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
+        for k in out
+    )
+    if used < x.ndim and not builtins.any(k is Ellipsis for k in out):
+        out.append(Ellipsis)
     return tuple(out)
 
 
+def _as_take(x: Tensor, key: tuple) -> TakeKey | None:
+    """The key as a TakeKey if it is full slices, integer arrays on consecutive axes, then
+    full slices (or ``...``): the advanced indexing every backend can do through ``take``."""
+    xp = x._xp
+    arrays = [i for i, k in enumerate(key) if hasattr(k, "shape")]
+    if not arrays or arrays != list(range(arrays[0], arrays[-1] + 1)):
+        return None
+    first, n = arrays[0], len(arrays)
+    index = [key[i] for i in arrays]
+    if first + n > x.ndim or not builtins.all(xp.isdtype(i.dtype, "integral") for i in index):
+        return None
+    full = slice(None)
+    if builtins.any(k != full for k in key[:first]) or builtins.any(
+        k != full and k is not Ellipsis for k in key[first + n :]
+    ):
+        return None
+    if n > 1:
+        index = xp.broadcast_arrays(*index)
+    flat = None
+    for axis, idx in zip(range(first, first + n), index):
+        size = x.shape[axis]
+        idx = xp.where(idx < 0, idx + size, idx)
+        flat = idx if flat is None else flat * size + idx
+    return TakeKey(first, n, xp.reshape(flat, (-1,)), tuple(index[0].shape))
+
+
 def getitem(x: Tensor, key: Any) -> Tensor:
-    """``x[key]`` with slices, ints, None, ``...``, integer arrays and bool masks (where the
-    backend allows them). The gradient scatter-adds, so repeated indices accumulate."""
-    return apply(GetItem(_key_to_backend(x, key)), x)
+    """``x[key]`` with slices, ints, None, ``...``, integer arrays and bool masks.
+
+    An integer array on one axis (``x[idx]``, ``x[:, idx]``) works on every backend: it runs
+    as the standard's ``take``. Other advanced keys (several arrays, bool masks) go to the
+    backend's own indexing, where the backend allows them. The gradient scatter-adds, so
+    repeated indices accumulate.
+    """
+    if isinstance(key, TakeKey):
+        return apply(GetItem(key), x)
+    k = _key_to_backend(x, key)
+    return apply(GetItem(_as_take(x, k) or k), x)
+
+
+def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
+    """Elements of ``x`` at integer ``indices`` along ``axis`` (the standard's ``take``).
+
+    ``axis`` may be None only for 1-D ``x``. Negative indices count from the end; repeated
+    indices accumulate in the gradient.
+    """
+    x = _tensor_arg(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"take needs an axis for a tensor of shape {x.shape}")
+        axis = 0
+    axis = axis % x.ndim
+    (index,) = _key_to_backend(x, (indices,))
+    return getitem(x, (slice(None),) * axis + (index,))
 
 
 def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
     """Zeros of ``shape`` with ``values`` added at ``[key]``, repeated indices accumulating:
     the adjoint of indexing (and the rule behind its gradient)."""
     values = _tensor_arg(values)
-    return apply(AddAt(tuple(shape), _key_to_backend(values, key)), values)
+    if not isinstance(key, TakeKey):
+        key = _key_to_backend(values, key)
+    return apply(AddAt(tuple(shape), key), values)
 
 
 # ============================================================================================
@@ -1243,11 +1312,6 @@ def all(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
     """Whether every element along ``axis`` is true."""
     x = _tensor_arg(x)
     return _no_grad_result(x, x._xp.all(x.data, axis=axis, keepdims=keepdims))
-
-
-import builtins  # noqa: E402  (after the functions that shadow its names)
-
-builtins_min, builtins_sum = builtins.min, builtins.sum
 
 
 # ============================================================================================

@@ -18,7 +18,7 @@ BACKEND = pg.get_backend()
 
 def to_torch(t: pg.Tensor, requires_grad: bool | None = None) -> torch.Tensor:
     """A float64/int64/bool torch copy of a polygrad tensor (a new torch leaf)."""
-    a = torch.from_numpy(np.ascontiguousarray(t.numpy()))
+    a = torch.from_numpy(np.array(t.numpy(), copy=True, order="C"))
     if a.is_floating_point():
         a = a.double()
     if requires_grad is None:
