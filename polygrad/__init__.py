@@ -8,7 +8,15 @@ for ``create_graph=True``, on Tensors.
 
 from . import _backend
 from ._autograd import grad
-from ._backend import BackendError, get_backend, manual_seed, set_backend, use_backend
+from ._backend import (
+    BackendError,
+    get_backend,
+    get_rng_state,
+    manual_seed,
+    set_backend,
+    set_rng_state,
+    use_backend,
+)
 from ._creation import (
     arange,
     asarray,
@@ -100,6 +108,7 @@ from ._ops import (
     var,
     where,
 )
+from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 
 cat = concat
