@@ -610,7 +610,7 @@ class Concat(Function):
         lead = (slice(None),) * (self.axis % self.ndim)
         out, start = [], 0
         for n in self.sizes:
-            out.append(g[lead + (slice(start, start + n),)])
+            out.append(g[lead + (slice(start, start + n), ...)])
             start += n
         return tuple(out)
 
@@ -693,10 +693,10 @@ def _index(xp, x, key):
 # ============================================================================================
 def _lift(x: Any, like: Tensor | None = None) -> Any:
     """A Tensor or Python number from whatever the user passed as an operand."""
+    if type(x).__module__ == "numpy" and not hasattr(x, "__setitem__"):
+        return x.item()  # NumPy scalars (np.float64 is even a float) are not array API operands
     if isinstance(x, Tensor) or isinstance(x, Number):
         return x
-    if hasattr(x, "dtype") and getattr(x, "shape", None) == () and type(x).__module__ == "numpy":
-        return x.item()  # NumPy scalars are not array API operands
     if like is not None and hasattr(x, "shape"):
         backend = _backend.backend_for_array(x)
         if backend.xp is like._xp:
@@ -1160,7 +1160,9 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
         0 if k is None else k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
         for k in out
     )
-    if used < x.ndim and not builtins.any(k is Ellipsis for k in out):
+    # (a bool mask must stay the only index: the standard allows it only that way)
+    masks = builtins.any(hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") for k in out)
+    if used < x.ndim and not masks and not builtins.any(k is Ellipsis for k in out):
         out.append(Ellipsis)
     return tuple(out)
 
