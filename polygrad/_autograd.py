@@ -89,22 +89,29 @@ def _as_tensors(node: Function, xp: Any) -> tuple:
     return tuple(out)
 
 
-def _topological_counts(roots: list[Function]) -> dict[Function, int]:
-    """How many recorded consumers each op below ``roots`` has (iterative DFS)."""
-    counts: dict[Function, int] = {}
+def _prepare(roots: list[Function]) -> None:
+    """Set up the walk: each op below ``roots`` gets ``_deps``, its number of recorded
+    consumers, and an empty ``_grad``. Iterative DFS; visiting resets any earlier state, so
+    nothing stale survives an earlier walk that stopped with an error."""
     seen = set(roots)
+    for r in seen:
+        r._deps = 0
+        r._grad = None
     stack = list(seen)
+    push, pop, add = stack.append, stack.pop, seen.add
     while stack:
-        node = stack.pop()
-        if node.next is None:
+        edges = pop().next
+        if edges is None:
             raise _freed_error()
-        for e in node.next:
+        for e in edges:
             if isinstance(e, Function):
-                counts[e] = counts.get(e, 0) + 1
-                if e not in seen:
-                    seen.add(e)
-                    stack.append(e)
-    return counts
+                if e in seen:
+                    e._deps += 1
+                else:
+                    add(e)
+                    e._deps = 1
+                    e._grad = None
+                    push(e)
 
 
 def run(
@@ -129,94 +136,101 @@ def run(
     else:
         xp = xp0
 
-    pending: dict[Any, Any] = {}  # node or leaf -> gradient so far
-    fresh: dict[Tensor, bool] = {}  # leaf -> does its pending gradient own its memory?
-    start = []
+    start = list(dict.fromkeys(r._node for r in roots if r._node is not None))
+    _prepare(start)
+    leaves: dict[Tensor, Any] = {}  # leaf -> its gradient so far
+    fresh: dict[Tensor, bool] = {}  # leaf -> does that gradient own its memory?
     for r, g in zip(roots, grads):
-        key = r._node if r._node is not None else r
-        if key in pending:
-            pending[key] = pending[key] + g
-            fresh[key] = True
-        else:
-            pending[key] = g
-            fresh[key] = False
         if r._node is not None:
-            start.append(r._node)
+            r._node._grad = g if r._node._grad is None else r._node._grad + g
+        elif r in leaves:
+            leaves[r] = leaves[r] + g
+            fresh[r] = True
+        else:
+            leaves[r] = g
+            fresh[r] = False
 
     want_nodes = {}
     if wanted is not None:
         want_nodes = {t._node: t for t in wanted if t._node is not None}
     captured: dict[Any, Any] = {}
 
-    counts = _topological_counts(start)
-    ready = [n for n in dict.fromkeys(start) if counts.get(n, 0) == 0]
+    ready = [n for n in start if n._deps == 0]
+    pop, push = ready.pop, ready.append
     prev_mode = grad_mode.enabled
     grad_mode.enabled = create_graph
     try:
         while ready:
-            node = ready.pop()
+            node = pop()
             edges = node.next
             if edges is None:
                 raise _freed_error()
-            g = pending.pop(node, None)
+            g = node._grad
+            node._grad = None
             if g is not None:
-                if node in want_nodes:
+                if want_nodes and node in want_nodes:
                     captured[node] = g
-                retain = getattr(node, "_retain", None)
-                if retain is not None and retain() is not None and wanted is None:
-                    t = retain()
-                    t.grad = g if create_graph else Tensor._wrap(xp0.asarray(g, copy=True), xp0)
+                if node._retain is not None and wanted is None:
+                    _retained(node, g, create_graph, xp0)
                 saved = _as_tensors(node, xp0) if create_graph else node.saved
                 results = node.backward(xp, g, *saved)
-                node_fresh = node.fresh
-            else:
+                exact = node.exact
+            else:  # nothing reached this op: its inputs get nothing through it
                 results = (None,) * len(edges)
-                node_fresh = True
+                exact = True
             if not retain_graph:
-                node.saved = None
-                node.next = None
+                node.saved = node.next = None
             for e, gi in zip(edges, results):
                 if e is None:
                     continue
-                is_node = isinstance(e, Function)
-                if gi is not None:
-                    if is_node:
-                        shape, dtype = e.shape, e.dtype
-                    else:
-                        shape, dtype = e.data.shape, e.data.dtype
-                    was_fresh = node_fresh
-                    if gi.shape != shape:
-                        gi = sum_to(xp, gi, shape)
-                        was_fresh = True
-                    if (gi.data.dtype if create_graph else gi.dtype) != dtype:
-                        gi = xp.astype(gi, dtype)
-                        was_fresh = True
-                    prev = pending.get(e)
+                if isinstance(e, Function):
+                    if gi is not None:
+                        if not exact:
+                            gi = _conform(xp, gi, e.shape, e.dtype, create_graph)
+                        prev = e._grad
+                        e._grad = gi if prev is None else prev + gi
+                    e._deps -= 1
+                    if not e._deps:
+                        push(e)
+                elif gi is not None:  # a leaf
+                    conformed = (
+                        gi if exact else _conform(xp, gi, e.shape, e.data.dtype, create_graph)
+                    )
+                    prev = leaves.get(e)
                     if prev is None:
-                        pending[e] = gi
-                        if not is_node:
-                            fresh[e] = was_fresh
+                        leaves[e] = conformed
+                        fresh[e] = conformed is not gi or node.fresh
                     else:
-                        pending[e] = prev + gi
-                        if not is_node:
-                            fresh[e] = True
-                if is_node:
-                    left = counts[e] - 1
-                    counts[e] = left
-                    if left == 0:
-                        ready.append(e)
+                        leaves[e] = prev + conformed
+                        fresh[e] = True
     finally:
         grad_mode.enabled = prev_mode
 
     if wanted is not None:
         for t in wanted:
-            if t._node is None and t in pending:
-                captured[t] = pending[t]
+            if t._node is None and t in leaves:
+                captured[t] = leaves[t]
         return captured
-    for leaf, g in pending.items():
-        if isinstance(leaf, Tensor):
-            _accumulate(leaf, g, fresh[leaf], create_graph, xp0)
+    for leaf, g in leaves.items():
+        _accumulate(leaf, g, fresh[leaf], create_graph, xp0)
     return None
+
+
+def _conform(xp: Any, g: Any, shape: tuple, dtype: Any, create_graph: bool) -> Any:
+    """``g`` summed down to ``shape`` (undoing broadcasting) and cast to ``dtype``."""
+    if g.shape != shape:
+        g = sum_to(xp, g, shape)
+    gdtype = g.data.dtype if create_graph else g.dtype
+    if gdtype is not dtype and gdtype != dtype:
+        g = xp.astype(g, dtype)
+    return g
+
+
+def _retained(node: Function, g: Any, create_graph: bool, xp: Any) -> None:
+    """Give a tensor that called ``retain_grad()`` its gradient."""
+    t = node._retain()
+    if t is not None:
+        t.grad = g if create_graph else Tensor._wrap(xp.asarray(g, copy=True), xp)
 
 
 def _accumulate(leaf: Tensor, g: Any, fresh: bool, create_graph: bool, xp: Any) -> None:

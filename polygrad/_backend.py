@@ -52,8 +52,10 @@ class Backend:
         self.compat = compat
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
         ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
-        self.xp = types.SimpleNamespace(**ns)
         self._dtypes = {self._dtype_key(getattr(compat, d.name)): d for d in _dtypes.ALL}
+        # the library's own float dtype objects: ``x.dtype in xp.floats`` is the fast float test
+        ns["floats"] = frozenset(k for k, d in self._dtypes.items() if d.is_floating_point)
+        self.xp = types.SimpleNamespace(**ns)
 
     # -- devices and dtypes -------------------------------------------------------------------
     def default_device(self) -> Any:

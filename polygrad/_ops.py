@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _backend, _dtypes
 from ._backend import TakeKey
-from ._tensor import Function, Tensor, apply
+from ._tensor import Function, Tensor, apply, apply1, apply2
 
 Number = (int, float)
 SQRT_2 = math.sqrt(2.0)
@@ -47,6 +47,7 @@ class Sub(Function):
 
 
 class Neg(Function):
+    exact = True
     saves = ""
     fresh = True
 
@@ -100,6 +101,7 @@ class Pow(Function):
 
 
 class Abs(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -110,6 +112,7 @@ class Abs(Function):
 
 
 class Exp(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -121,6 +124,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -131,6 +135,7 @@ class Log(Function):
 
 
 class Log1p(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -141,6 +146,7 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -152,6 +158,7 @@ class Sqrt(Function):
 
 
 class Sin(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -162,6 +169,7 @@ class Sin(Function):
 
 
 class Cos(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -172,6 +180,7 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -189,6 +198,7 @@ def _stable_sigmoid(xp, z):
 
 
 class Sigmoid(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -200,6 +210,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -211,6 +222,7 @@ class Relu(Function):
 
 
 class LeakyRelu(Function):
+    exact = True
     fresh = True
 
     def __init__(self, negative_slope: float = 0.01) -> None:
@@ -224,6 +236,7 @@ class LeakyRelu(Function):
 
 
 class Erf(Function):
+    exact = True
     fresh = True
 
     def forward(self, xp, x):
@@ -240,6 +253,7 @@ GELU_C = 0.044715
 class Gelu(Function):
     """x * Phi(x) with Phi the normal CDF; ``approximate="tanh"`` uses torch's tanh formula."""
 
+    exact = True
     fresh = True
 
     def __init__(self, approximate: str = "none") -> None:
@@ -265,6 +279,7 @@ class Gelu(Function):
 class Softplus(Function):
     """log(1 + exp(beta x)) / beta, linear above ``threshold`` as in torch."""
 
+    exact = True
     fresh = True
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
@@ -310,6 +325,7 @@ class Minimum(Function):
 
 
 class Clip(Function):
+    exact = True
     fresh = True
 
     def __init__(self, lo: float | None, hi: float | None) -> None:
@@ -387,6 +403,8 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 class _Reduction(Function):
     """Shared bookkeeping: the reduced axes, and the shape with those axes kept as size 1."""
+
+    exact = True
 
     def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
@@ -505,6 +523,7 @@ class LogSumExp(_Reduction):
 
 
 class Softmax(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -520,6 +539,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    exact = True
     saves = "output"
     fresh = True
 
@@ -540,6 +560,7 @@ class LogSoftmax(Function):
 class Reshape(Function):
     """reshape, expand_dims, squeeze and flatten: any change of shape that keeps the order."""
 
+    exact = True
     saves = ""
 
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -554,6 +575,7 @@ class Reshape(Function):
 
 
 class PermuteDims(Function):
+    exact = True
     saves = ""
 
     def __init__(self, axes: tuple[int, ...]) -> None:
@@ -596,6 +618,7 @@ class Astype(Function):
 
 
 class Concat(Function):
+    exact = True
     saves = ""
 
     def __init__(self, axis: int) -> None:
@@ -618,6 +641,7 @@ class Concat(Function):
 class Pad(Function):
     """Constant padding with torch's ``pad`` layout: (left, right) of the last axis first."""
 
+    exact = True
     saves = ""
 
     def __init__(self, pad: Sequence[int], value: float) -> None:
@@ -652,6 +676,7 @@ class Pad(Function):
 
 
 class GetItem(Function):
+    exact = True
     saves = ""
     fresh = True
 
@@ -669,6 +694,7 @@ class GetItem(Function):
 class AddAt(Function):
     """Zeros of ``shape`` with the input added at ``[key]``: the adjoint of indexing."""
 
+    exact = True
     saves = ""
 
     def __init__(self, shape: tuple[int, ...], key: tuple) -> None:
@@ -738,12 +764,43 @@ def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
 
 
 def _binary(op: Function, a: Any, b: Any, true_divide: bool = False) -> Tensor:
+    """The general path of a binary op: lift arrays and lists, promote int/float, check."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = _lift(a, like), _lift(b, like)
     if like is None:
         a = _lift(a)
     a, b = _promote(a, b, true_divide)
-    return apply(op, a, b)
+    return apply2(op, a, b)
+
+
+def _binary_op(cls: type[Function], name: str, doc: str, true_divide: bool = False) -> Any:
+    """The public function of a binary op.
+
+    Its fast path takes the common cases straight to ``apply2``: two tensors of one backend
+    and dtype, or a float tensor and a Python number. Everything else (lists, arrays, mixed
+    dtypes, integer tensors) goes through ``_binary``.
+    """
+
+    def fn(a: Any, b: Any) -> Tensor:
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                dt = a.data.dtype
+                if (
+                    b._xp is a._xp
+                    and dt is b.data.dtype
+                    and (not true_divide or dt in a._xp.floats)
+                ):
+                    return apply2(cls(), a, b)
+            elif (type(b) is float or type(b) is int) and a.data.dtype in a._xp.floats:
+                return apply2(cls(), a, b)
+        elif (type(a) is float or type(a) is int) and isinstance(b, Tensor):
+            if b.data.dtype in b._xp.floats:
+                return apply2(cls(), a, b)
+        return _binary(cls(), a, b, true_divide)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
 def _tensor_arg(x: Any) -> Tensor:
@@ -757,42 +814,30 @@ def _tensor_arg(x: Any) -> Tensor:
 # ============================================================================================
 # public functions: arithmetic and elementwise
 # ============================================================================================
-def add(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a + b`` with broadcasting; either side may be a Python number."""
-    return _binary(Add(), a, b)
-
-
-def subtract(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a - b`` with broadcasting."""
-    return _binary(Sub(), a, b)
-
-
-def multiply(a: Any, b: Any) -> Tensor:
-    """Elementwise ``a * b`` with broadcasting."""
-    return _binary(Mul(), a, b)
-
-
-def divide(a: Any, b: Any) -> Tensor:
-    """Elementwise true division ``a / b`` (integers divide as floats, as in torch)."""
-    return _binary(Div(), a, b, true_divide=True)
-
-
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001  (the standard's name)
-    """Elementwise ``a ** b``; the exponent may be a tensor or a number."""
-    return _binary(Pow(), a, b)
+add = _binary_op(
+    Add, "add", "Elementwise ``a + b`` with broadcasting; either side may be a number."
+)
+subtract = _binary_op(Sub, "subtract", "Elementwise ``a - b`` with broadcasting.")
+multiply = _binary_op(Mul, "multiply", "Elementwise ``a * b`` with broadcasting.")
+divide = _binary_op(
+    Div, "divide", "Elementwise ``a / b`` (integers divide as floats, as in torch).", True
+)
+pow = _binary_op(Pow, "pow", "Elementwise ``a ** b``; the exponent may be a tensor or a number.")  # noqa: A001
 
 
 def negative(x: Tensor) -> Tensor:
     """Elementwise ``-x``."""
-    return apply(Neg(), _tensor_arg(x))
+    return apply1(Neg(), _tensor_arg(x))
 
 
 def _unary(op_cls: type[Function], doc: str) -> Any:
     def fn(x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and x.data.dtype in x._xp.floats:
+            return apply1(op_cls(), x)
         x = _tensor_arg(x)
         if not x.dtype.is_floating_point and op_cls is not Abs:
             x = astype(x, _dtypes.default_float)
-        return apply(op_cls(), x)
+        return apply1(op_cls(), x)
 
     fn.__name__ = fn.__qualname__ = doc.split()[0].strip("`")
     fn.__doc__ = doc
@@ -814,27 +859,25 @@ erf = _unary(Erf, "erf(x): elementwise error function.")
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """Elementwise ``x`` for x > 0 and ``negative_slope * x`` otherwise."""
-    return apply(LeakyRelu(negative_slope), _tensor_arg(x))
+    return apply1(LeakyRelu(negative_slope), _tensor_arg(x))
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` as in torch."""
-    return apply(Gelu(approximate), _tensor_arg(x))
+    return apply1(Gelu(approximate), _tensor_arg(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
-    return apply(Softplus(beta, threshold), _tensor_arg(x))
+    return apply1(Softplus(beta, threshold), _tensor_arg(x))
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum with broadcasting; ties split the gradient half and half."""
-    return _binary(Maximum(), a, b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum with broadcasting; ties split the gradient half and half."""
-    return _binary(Minimum(), a, b)
+maximum = _binary_op(
+    Maximum, "maximum", "Elementwise maximum with broadcasting; ties split the gradient evenly."
+)
+minimum = _binary_op(
+    Minimum, "minimum", "Elementwise minimum with broadcasting; ties split the gradient evenly."
+)
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
@@ -845,7 +888,7 @@ def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tenso
                 f"clip {name} must be a Python number or None, not {type(v).__name__}; "
                 "use polygrad.maximum / polygrad.minimum for tensor bounds"
             )
-    return apply(Clip(min, max), _tensor_arg(x))
+    return apply1(Clip(min, max), _tensor_arg(x))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -861,7 +904,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         a = full((), a, device=cond.device)
     a, b = _lift(a, cond), _lift(b, cond)
     a, b = _promote(a, b)
-    return apply(Where(cond.data), a, b)
+    return apply2(Where(cond.data), a, b)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -874,7 +917,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if ka != kb:
         raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} ({ka} != {kb})")
     a, b = _promote(a, b)
-    return apply(Matmul(), a, b)
+    return apply2(Matmul(), a, b)
 
 
 def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
@@ -890,7 +933,7 @@ def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
     to = backend.to_backend_dtype(target)
     if not target.is_floating_point:
         return Tensor._wrap(x._xp.astype(x.data, to), x._xp)
-    return apply(Astype(to), x)
+    return apply1(Astype(to), x)
 
 
 # ============================================================================================
@@ -903,12 +946,12 @@ def _float_input(x: Any) -> Tensor:
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (int, tuple or None for all)."""
-    return apply(Sum(axis, keepdims), _tensor_arg(x))
+    return apply1(Sum(axis, keepdims), _tensor_arg(x))
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (int, tuple or None for all)."""
-    return apply(Mean(axis, keepdims), _float_input(x))
+    return apply1(Mean(axis, keepdims), _float_input(x))
 
 
 def var(x: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
@@ -917,42 +960,42 @@ def var(x: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = F
     ``correction=0`` (the default, as in NumPy and the array API) is the population variance;
     pass ``correction=1`` for torch's default, the unbiased one.
     """
-    return apply(Var(axis, correction, keepdims), _float_input(x))
+    return apply1(Var(axis, correction, keepdims), _float_input(x))
 
 
 def std(x: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
     """Standard deviation over ``axis``; ``correction`` as in :func:`var`."""
-    return apply(Std(axis, correction, keepdims), _float_input(x))
+    return apply1(Std(axis, correction, keepdims), _float_input(x))
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Maximum over ``axis``; tied maxima share the gradient evenly (torch's ``amax``)."""
-    return apply(Max(axis, keepdims), _tensor_arg(x))
+    return apply1(Max(axis, keepdims), _tensor_arg(x))
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Minimum over ``axis``; tied minima share the gradient evenly (torch's ``amin``)."""
-    return apply(Min(axis, keepdims), _tensor_arg(x))
+    return apply1(Min(axis, keepdims), _tensor_arg(x))
 
 
 def prod(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Product over ``axis``; the gradient is exact where elements are zero."""
-    return apply(Prod(axis, keepdims), _tensor_arg(x))
+    return apply1(Prod(axis, keepdims), _tensor_arg(x))
 
 
 def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, computed without overflow."""
-    return apply(LogSumExp(axis, keepdims), _float_input(x))
+    return apply1(LogSumExp(axis, keepdims), _float_input(x))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis``, computed without overflow."""
-    return apply(Softmax(axis), _float_input(x))
+    return apply1(Softmax(axis), _float_input(x))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``x - logsumexp(x)`` along ``axis``, computed without overflow."""
-    return apply(LogSoftmax(axis), _float_input(x))
+    return apply1(LogSoftmax(axis), _float_input(x))
 
 
 # ============================================================================================
@@ -980,7 +1023,7 @@ def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
         shape = tuple(size // known if s == -1 else s for s in shape)
     if shape == x.shape:
         return x
-    return apply(Reshape(shape), x)
+    return apply1(Reshape(shape), x)
 
 
 def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
@@ -989,7 +1032,7 @@ def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
     axes = tuple(int(a) % x.ndim for a in axes) if x.ndim else ()
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute_dims needs a permutation of range({x.ndim}), got {axes}")
-    return apply(PermuteDims(axes), x)
+    return apply1(PermuteDims(axes), x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -1016,7 +1059,7 @@ def expand_dims(x: Tensor, axis: int = 0) -> Tensor:
         raise IndexError(f"expand_dims axis {axis} is out of range for a result with {nd} dims")
     shape = list(x.shape)
     shape.insert(axis % nd, 1)
-    return apply(Reshape(tuple(shape)), x)
+    return apply1(Reshape(tuple(shape)), x)
 
 
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:
@@ -1043,7 +1086,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
         raise ValueError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
     if shape == x.shape:
         return x
-    return apply(BroadcastTo(shape), x)
+    return apply1(BroadcastTo(shape), x)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -1126,7 +1169,7 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
 def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
     """Constant padding; ``pad`` is torch's layout ``(left, right, top, bottom, ...)``,
     last axis first."""
-    return apply(Pad(pad, value), _tensor_arg(x))
+    return apply1(Pad(pad, value), _tensor_arg(x))
 
 
 # ============================================================================================
@@ -1202,9 +1245,9 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     repeated indices accumulate.
     """
     if isinstance(key, TakeKey):
-        return apply(GetItem(key), x)
+        return apply1(GetItem(key), x)
     k = _key_to_backend(x, key)
-    return apply(GetItem(_as_take(x, k) or k), x)
+    return apply1(GetItem(_as_take(x, k) or k), x)
 
 
 def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
@@ -1229,7 +1272,7 @@ def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
     values = _tensor_arg(values)
     if not isinstance(key, TakeKey):
         key = _key_to_backend(values, key)
-    return apply(AddAt(tuple(shape), key), values)
+    return apply1(AddAt(tuple(shape), key), values)
 
 
 # ============================================================================================

@@ -102,12 +102,15 @@ class Function:
     #: True when every array ``backward`` returns is newly allocated and distinct from the
     #: others, so the engine can hand it to a leaf's ``.grad`` without a defensive copy.
     fresh = False
+    #: True when ``backward`` always returns gradients of exactly its inputs' shapes and
+    #: dtypes, so the engine can skip undoing broadcasting and casting for this op.
+    exact = False
+    _retain = None  # a weak reference to the tensor that called retain_grad()
 
-    # set by apply() when the op is recorded
-    next: tuple | None
-    saved: tuple | None
-    shape: tuple
-    dtype: Any
+    # next, saved, shape, dtype: set by apply() when the op is recorded; _grad and _deps:
+    # the engine's per-walk state (the gradient gathered so far, consumers still to come).
+    # Slots make these hot attributes fast; __dict__ keeps subclasses free to add their own.
+    __slots__ = ("next", "saved", "shape", "dtype", "_grad", "_deps", "__dict__", "__weakref__")
 
     def forward(self, xp: Any, *inputs: Any) -> Any:
         raise NotImplementedError
@@ -134,7 +137,11 @@ class Function:
 
 def apply(op: Function, *inputs: Any) -> Tensor:
     """Run ``op`` on the arrays behind ``inputs``; record it if grad mode is on and any input
-    requires grad. Inputs are Tensors or Python numbers; all Tensors must share a backend."""
+    requires grad. Inputs are Tensors or Python numbers; all Tensors must share a backend.
+
+    ``apply1`` and ``apply2`` below are the same for one and two inputs, unrolled because
+    they run once per op and per-op Python cost is what small models pay for.
+    """
     xp = None
     requires = False
     arrays = []
@@ -153,7 +160,7 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     except Exception as e:
         _diagnose(inputs, op, e)
         raise
-    result = Tensor.__new__(Tensor)
+    result = _new(Tensor)
     result.data = out
     result._xp = xp
     result.grad = None
@@ -176,6 +183,97 @@ def apply(op: Function, *inputs: Any) -> Tensor:
         result._node = None
         result.requires_grad = False
     return result
+
+
+def apply1(op: Function, x: Tensor) -> Tensor:
+    """``apply`` for one Tensor input."""
+    xp = x._xp
+    data = x.data
+    out = op.forward(xp, data)
+    result = _new(Tensor)
+    result.data = out
+    result._xp = xp
+    result.grad = None
+    if x.requires_grad and grad_mode.enabled:
+        node = x._node
+        op.next = (x if node is None else node,)
+        saves = op.saves
+        if saves == "inputs":
+            op.saved = (data,)
+        elif saves == "output":
+            op.saved = (out,)
+        elif saves == "both":
+            op.saved = (data, out)
+        else:
+            op.saved = ()
+        op.shape = out.shape
+        op.dtype = out.dtype
+        result._node = op
+        result.requires_grad = True
+    else:
+        result._node = None
+        result.requires_grad = False
+    return result
+
+
+def apply2(op: Function, a: Any, b: Any) -> Tensor:
+    """``apply`` for two inputs, each a Tensor or a Python number, at least one a Tensor."""
+    xp = None
+    if isinstance(a, Tensor):
+        xp = a._xp
+        da = a.data
+        ra = a.requires_grad
+    else:
+        da, ra = a, False
+    if isinstance(b, Tensor):
+        if xp is not None and b._xp is not xp:
+            _raise_mixed((a, b), op)
+        xp = b._xp
+        db = b.data
+        rb = b.requires_grad
+    else:
+        db, rb = b, False
+    try:
+        out = op.forward(xp, da, db)
+    except Exception as e:
+        _diagnose((a, b), op, e)
+        raise
+    result = _new(Tensor)
+    result.data = out
+    result._xp = xp
+    result.grad = None
+    if (ra or rb) and grad_mode.enabled:
+        if ra:
+            node = a._node
+            ea = a if node is None else node
+        else:
+            ea = None
+        if rb:
+            node = b._node
+            eb = b if node is None else node
+        else:
+            eb = None
+        op.next = (ea, eb)
+        saves = op.saves
+        if saves == "inputs":
+            op.saved = (da, db)
+        elif saves == "output":
+            op.saved = (out,)
+        elif saves == "both":
+            op.saved = (da, db, out)
+        else:
+            op.saved = ()
+        op.shape = out.shape
+        op.dtype = out.dtype
+        result._node = op
+        result.requires_grad = True
+    else:
+        result._node = None
+        result.requires_grad = False
+    return result
+
+
+_new = object.__new__
 
 
 def _edge(t: Any) -> Any:
@@ -244,7 +342,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, data: Any, xp: Any, node: Function | None = None) -> Tensor:
         """Fast constructor: wrap an array already known to belong to namespace ``xp``."""
-        t = Tensor.__new__(Tensor)
+        t = _new(Tensor)
         t.data = data
         t._xp = xp
         t.grad = None

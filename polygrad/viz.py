@@ -20,8 +20,8 @@ __all__ = ["to_dot", "draw"]
 MAX_SHOWN = 16  # tensors with more elements show their shape only
 
 
-def _fmt(t: Any) -> str:
-    arr = t.numpy() if isinstance(t, Tensor) else t
+def _fmt(t: Any, xp: Any = None) -> str:
+    arr = t.numpy() if isinstance(t, Tensor) else xp.backend.to_numpy(t)
     if arr.size > MAX_SHOWN:
         return ""
     if arr.ndim == 0:
@@ -79,8 +79,8 @@ def to_dot(tensor: Tensor, show_grad: bool = True, names: dict[str, Tensor] | No
         name = label_of.get(id(t)) if t is not None else None
         parts.append(f"{name} {shape}" if name else f"{shape} {dtype}")
         value = t if t is not None else out_value
-        if value is not None and _fmt(value):
-            parts.append(f"data {_fmt(value)}")
+        if value is not None and _fmt(value, tensor._xp):
+            parts.append(f"data {_fmt(value, tensor._xp)}")
         if show_grad and t is not None and t.grad is not None and _fmt(t.grad):
             parts.append(f"grad {_fmt(t.grad)}")
         node_id = ident(key) + "v"
