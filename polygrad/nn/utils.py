@@ -1,0 +1,107 @@
+"""Gradient clipping over a model's parameters: ``clip_grad_norm_`` and ``clip_grad_value_``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polygrad as pg
+from polygrad import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _with_grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p for p in parameters if p.grad is not None]
+
+
+def _norm(x: Tensor, norm_type: float) -> Tensor:
+    if norm_type == float("inf"):
+        return pg.max(pg.abs(x))
+    if norm_type == 2.0:
+        return pg.sqrt(pg.sum(x * x))
+    if norm_type == 1.0:
+        return pg.sum(pg.abs(x))
+    return pg.sum(pg.abs(x) ** norm_type) ** (1.0 / norm_type)
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scale the gradients of ``parameters`` so that their joint norm is at most ``max_norm``.
+
+    As torch: the total norm is the ``norm_type`` norm of the per-parameter gradient norms,
+    and every gradient is multiplied by ``min(max_norm / (total + 1e-6), 1)``. Parameters
+    without a gradient are skipped. Nothing is synchronized with the host unless
+    ``error_if_nonfinite`` is set.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensors
+        Typically ``model.parameters()``.
+    max_norm : float
+    norm_type : float
+        2.0 by default; ``float("inf")`` for the largest absolute value.
+    error_if_nonfinite : bool
+        Raise if the total norm is nan or inf.
+
+    Returns
+    -------
+    Tensor
+        The total norm before clipping (0-d).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> from polygrad.nn.utils import clip_grad_norm_
+    >>> w = polygrad.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> clip_grad_norm_([w], max_norm=1.0).item()
+    10.0
+    >>> [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    params = _with_grads(parameters)
+    norm_type = float(norm_type)
+    if not params:
+        return pg.tensor(0.0)
+    with pg.no_grad():
+        first = params[0].grad
+        norms = [
+            _norm(p.grad, norm_type).to(backend=first.backend, device=first.device) for p in params
+        ]
+        total = _norm(pg.stack(norms), norm_type)
+        if error_if_nonfinite and not pg.isfinite(total).item():
+            raise RuntimeError(
+                f"the total norm of order {norm_type} of the gradients is non-finite, so it "
+                "cannot be clipped; pass error_if_nonfinite=False to clip anyway"
+            )
+        coef = pg.clip(max_norm / (total + 1e-6), max=1.0)
+        for p in params:
+            g = p.grad
+            scale = pg.astype(coef.to(backend=g.backend, device=g.device), g.dtype, copy=False)
+            p.grad = g * scale
+    return total
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every gradient of ``parameters`` into ``[-clip_value, clip_value]``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> from polygrad.nn.utils import clip_grad_value_
+    >>> w = polygrad.tensor([3.0, -4.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> clip_grad_value_([w], 1.0)
+    >>> w.grad.tolist()
+    [1.0, -1.0]
+    """
+    clip_value = float(clip_value)
+    with pg.no_grad():
+        for p in _with_grads(parameters):
+            p.grad = pg.clip(p.grad, -clip_value, clip_value)
