@@ -70,6 +70,10 @@ class Backend:
     def device_of(self, x: Any) -> Any:
         return array_api_compat.device(x)
 
+    def device_name(self, device: Any) -> str:
+        """A string that ``normalize_device`` turns back into ``device``."""
+        return str(device)
+
     def _dtype_key(self, dtype: Any) -> Any:
         return dtype
 
@@ -287,6 +291,9 @@ class CupyBackend(Backend):
     def _dtype_key(self, dtype: Any) -> Any:
         return np.dtype(dtype)
 
+    def device_name(self, device: Any) -> str:
+        return f"cuda:{device.id}"
+
     @contextlib.contextmanager
     def on(self, device: Any) -> Iterator[None]:
         # NOTE: under array-api-compat CuPy's zeros/arange ignore device=; this context does not
@@ -332,6 +339,9 @@ class StrictBackend(Backend):
             return self.strict.Device(str(device))
         except ValueError as e:
             raise BackendError(f"the strict backend has no device {device!r}: {e}") from e
+
+    def device_name(self, device: Any) -> str:
+        return device._device
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.array(x.to_device(self.strict.Device("CPU_DEVICE")), copy=True)

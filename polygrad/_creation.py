@@ -89,11 +89,23 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     tensor([0.5, 1.5], requires_grad=True)
     """
     backend, dev = _target(device)
+    return _tensor_on(backend, dev, data, dtype, requires_grad)
+
+
+def tensor_like(data: Any, like: Tensor, dtype: Any = None) -> Tensor:
+    """A constant tensor of ``data`` on ``like``'s backend and device, whatever is active
+    (ops use this for lists and numbers they meet beside a tensor)."""
+    return _tensor_on(like._xp.backend, like.device, data, dtype, False)
+
+
+def _tensor_on(
+    backend: _backend.Backend, dev: Any, data: Any, dtype: Any, requires_grad: bool
+) -> Tensor:
     if isinstance(data, Tensor):
         if data._xp is not backend.xp:
             raise _backend.BackendError(
-                f"polygrad.tensor got a {data.backend} tensor while the active backend is "
-                f"{backend.name}; use t.to(backend={backend.name!r})"
+                f"polygrad.tensor got a {data.backend} tensor where a {backend.name} one is "
+                f"needed; use t.to(backend={backend.name!r})"
             )
         data = data.data
     if hasattr(data, "__array_namespace__") or hasattr(data, "__dlpack__"):
@@ -107,8 +119,8 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             return _finish(arr, backend, requires_grad)
         if source.name != "numpy":
             raise _backend.BackendError(
-                f"polygrad.tensor got a {source.name} array while the active backend is "
-                f"{backend.name}; convert it to NumPy first or switch backends"
+                f"polygrad.tensor got a {source.name} array where a {backend.name} one is "
+                "needed (the active backend); convert it to NumPy first or switch backends"
             )
     host = _host_array(data)
     if dtype is None:

@@ -728,15 +728,15 @@ def _lift(x: Any, like: Tensor | None = None) -> Any:
         if backend.xp is like._xp:
             return Tensor._wrap(x, like._xp)
         if backend.name == "numpy":
-            from ._creation import tensor
+            from ._creation import tensor_like
 
-            return tensor(x, device=like.device)
+            return tensor_like(x, like)
         raise _backend.BackendError(
             f"cannot combine a {like.backend} tensor with a {backend.name} array"
         )
-    from ._creation import tensor
+    from ._creation import tensor, tensor_like
 
-    return tensor(x) if like is None else tensor(x, device=like.device)
+    return tensor(x) if like is None else tensor_like(x, like)
 
 
 def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
@@ -899,9 +899,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         got = cond.dtype.name if isinstance(cond, Tensor) else type(cond).__name__
         raise TypeError(f"where() needs a bool tensor as condition, not {got}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        from ._creation import full
+        from ._creation import tensor_like
 
-        a = full((), a, device=cond.device)
+        a = tensor_like(a, cond)
     a, b = _lift(a, cond), _lift(b, cond)
     a, b = _promote(a, b)
     return apply2(Where(cond.data), a, b)
@@ -1190,9 +1190,9 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
         elif isinstance(k, (list, tuple)) or (
             hasattr(k, "shape") and type(k).__module__ == "numpy"
         ):
-            from ._creation import tensor
+            from ._creation import tensor_like
 
-            out.append(tensor(k, device=x.device).data)
+            out.append(tensor_like(k, x).data)
         elif isinstance(k, bool):
             raise IndexError("a Python bool is not a valid index; use a bool tensor mask")
         else:

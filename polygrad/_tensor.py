@@ -535,4 +535,47 @@ class Tensor:
 
         if isinstance(value, Tensor):
             value = value.data
+        if not hasattr(self.data, "__setitem__"):  # NumPy gives 0-d results as scalars
+            self.data = self._xp.asarray(self.data, copy=True)
         self.data[_key_to_backend(self, key)] = value
+
+    # -- copying and pickling -----------------------------------------------------------------
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy with its own data (and gradient) on the same backend and device."""
+        if self._node is not None:
+            raise RuntimeError(
+                "only leaf tensors can be deep-copied (as in torch); use .detach() first"
+            )
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.data = self._xp.asarray(self.data, copy=True)
+        new._xp = self._xp
+        new._node = None
+        new.requires_grad = self.requires_grad
+        new.grad = copy.deepcopy(self.grad, memo)
+        if hasattr(self, "__dict__"):
+            new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        """Pickle as host data plus the backend and device names (a leaf is rebuilt)."""
+        backend = self._xp.backend
+        state = self.__dict__ if hasattr(self, "__dict__") else None
+        args = (type(self), self.numpy(), backend.name, backend.device_name(self.device))
+        return (_rebuild, (*args, self.requires_grad, state))
+
+
+def _rebuild(cls: type, host: Any, backend: str, device: str, requires_grad: bool, state: Any):
+    """Unpickle a Tensor onto its backend and device (both must be usable here)."""
+    from ._creation import _tensor_on
+
+    b = _backend.backend_by_name(backend)
+    t = _tensor_on(b, b.normalize_device(device), host, None, False)
+    new = cls.__new__(cls)
+    new.data, new._xp, new._node, new.grad = t.data, t._xp, None, None
+    new.requires_grad = requires_grad
+    if state:
+        new.__dict__.update(state)
+    return new

@@ -251,3 +251,38 @@ def test_python_scalars_on_either_side_and_int_float_promotion():
     assert (i * 0.5).dtype == pg.float32 and (i / 2).dtype == pg.float32
     assert (i + 1).dtype == pg.int64
     assert (i + pg.ones(2, dtype=pg.float64)).dtype == pg.float64
+
+
+def test_deepcopy_and_pickle_keep_values_backend_device_and_flags():
+    import copy
+    import pickle
+
+    t = pg.randn(2, 3, requires_grad=True)
+    (t * 2.0).sum().backward()
+    for clone in (copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert_on_backend(clone)
+        np.testing.assert_array_equal(clone.numpy(), t.numpy())
+        assert clone.requires_grad and clone.is_leaf and clone.dtype == t.dtype
+    deep = copy.deepcopy(t)
+    np.testing.assert_array_equal(deep.grad.numpy(), t.grad.numpy())
+    with pg.no_grad():
+        deep[0, 0] = 100.0
+    assert t.numpy()[0, 0] != 100.0, "a deep copy must not share data"
+    with pytest.raises(RuntimeError, match="leaf"):
+        copy.deepcopy(t * 2.0)
+
+
+def test_in_place_write_into_a_zero_d_result():
+    with pg.no_grad():
+        t = pg.tensor(2.0) * 3.0
+        t[...] = 1.0
+    assert t.item() == 1.0
+
+
+def test_helper_tensors_follow_their_operand_not_the_active_backend():
+    with pg.use_backend("torch"):
+        c = pg.tensor([True, False])
+        x = pg.ones(3)
+    for out in (pg.where(c, 1.0, 0.0), x[[0, 2]], x + [1.0, 2.0, 3.0]):
+        assert out.backend == "torch"
+    np.testing.assert_array_equal(pg.where(c, 1.0, 0.0).numpy(), [1.0, 0.0])
