@@ -1,0 +1,170 @@
+"""Adam and AdamW, with torch's bias correction, AMSGrad and (coupled or decoupled) weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .optimizer import Optimizer, ParamsT, _check
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, step for step as ``torch.optim.Adam``.
+
+    At step ``t``, for each parameter ``w`` with gradient ``g``::
+
+        g = g + weight_decay * w                  # (AdamW instead: w = w * (1 - lr * wd))
+        m = m + (1 - beta1) * (g - m)
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = max(v_max, v)                     # amsgrad only; then v_max replaces v below
+        w = w - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters, or parameter groups with per-group options.
+    lr : float
+        Learning rate (>= 0).
+    betas : (float, float)
+        Decay rates of the first and second moment estimates, each in [0, 1).
+    eps : float
+        Added to the denominator for stability (>= 0).
+    weight_decay : float
+        L2 penalty (>= 0).
+    amsgrad : bool
+        Use the running maximum of the second moment (AMSGrad).
+    maximize : bool
+        Ascend the objective instead of descending it.
+    decoupled_weight_decay : bool
+        Decay the weights directly, as AdamW, instead of adding the penalty to the gradient.
+
+    Raises
+    ------
+    ValueError
+        For a negative ``lr``, ``eps`` or ``weight_decay``, or a beta outside [0, 1); see also
+        :class:`Optimizer`.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> w = polygrad.tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([ 0.9, -0.9], requires_grad=True)
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _check_options(self, o: dict[str, Any], where: str) -> None:
+        _check(0.0 <= o["lr"], f"Invalid learning rate: {o['lr']}", where)
+        _check(0.0 <= o["eps"], f"Invalid epsilon value: {o['eps']}", where)
+        betas = o["betas"]
+        _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}", where)
+        for i, beta in enumerate(betas):
+            _check(0.0 <= beta < 1.0, f"Invalid beta parameter at index {i}: {beta}", where)
+        _check(0.0 <= o["weight_decay"], f"Invalid weight_decay value: {o['weight_decay']}", where)
+
+    def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(w)
+            state["exp_avg_sq"] = xp.zeros_like(w)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = xp.zeros_like(w)
+        if group["maximize"]:
+            g = -g
+        state["step"] = step = state["step"] + 1
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                w *= 1 - lr * wd
+            else:
+                g = g + wd * w
+
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - beta1) * (g - m)  # torch's lerp_(g, 1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * g * g
+        state["exp_avg"], state["exp_avg_sq"] = m, v
+
+        # NOTE: the bias corrections are Python floats (float64), computed as torch does
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        if group["amsgrad"]:
+            v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
+        denom = xp.sqrt(v) / bias_correction2_sqrt + eps
+        w -= step_size * m / denom
+        return w
+
+
+class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay, step for step as ``torch.optim.AdamW``.
+
+    Before the Adam step each weight is multiplied by ``1 - lr * weight_decay``; the decay never
+    enters the moment estimates. Parameters are those of :class:`Adam`, with ``weight_decay``
+    defaulting to 0.01.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> w = polygrad.tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([ 0.85, -0.85], requires_grad=True)
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # as torch: an AdamW always decouples its decay
+            group["decoupled_weight_decay"] = True

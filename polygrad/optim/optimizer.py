@@ -1,0 +1,449 @@
+"""The Optimizer base class: parameter groups, per-parameter state, zero_grad, state_dict, and
+the in-place policy every update follows.
+
+In-place policy (decided in one place, :meth:`Optimizer._updates_in_place`). An optimizer's
+``_update`` is written once, with the standard's augmented operators on local names
+(``w -= lr * g``, ``buf *= mu``), and returns the parameter array and leaves its buffers in
+``state``. Where arrays are writable (NumPy, CuPy, torch, array-api-strict) those operators update
+the parameter and the buffers in place, so no second copy of the model is allocated per step.
+Otherwise (a read-only array, or ``optimizer.in_place = False``) the update runs on private
+copies that then replace the old arrays, which are never touched. For array libraries with no
+in-place operators at all (JAX), Python itself turns ``a -= b`` into ``a = a - b``, so the same
+code computes new arrays out of place. Either way the gradient array ``p.grad.data`` is only
+read: state buffers are the optimizer's own arrays, never views of a gradient.
+
+NOTE: as in torch, call ``step()`` after ``backward()``, never between a forward and its
+backward: an in-place step changes arrays that graph may have saved, and polygrad (unlike
+torch) has no version counters to detect it. ``optimizer.in_place = False`` avoids the hazard.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import array_api_compat
+
+from .._tensor import Tensor, enable_grad
+
+__all__ = ["Optimizer", "ParamsT"]
+
+#: What optimizers accept: Tensors, or parameter groups (dicts with "params" and options).
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+_UNORDERED = (
+    "optimizer parameters must be in an ordered collection such as a list, not a set: a "
+    "set's order changes between runs, and state_dict depends on the order"
+)
+
+
+def _check(ok: bool, message: str, where: str) -> None:
+    """Raise torch's ValueError for an out-of-range option; ``where`` names the group."""
+    if not ok:
+        raise ValueError(message + where)
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, Tensor) or array_api_compat.is_array_api_obj(x)
+
+
+def _private_copy(x: Any) -> Any:
+    """A copy of backend array ``x`` on its device, sharing no memory with it."""
+    return array_api_compat.array_namespace(x).asarray(x, copy=True)
+
+
+def _to_param_array(value: Any, p: Tensor) -> Any:
+    """A new backend array with ``value``'s numbers on ``p``'s backend, device and dtype.
+
+    ``value`` may be a polygrad Tensor or an array of any backend polygrad knows (NumPy, torch,
+    CuPy, array-api-strict), so a state dict saved on one backend or device loads on another.
+    """
+    t = value if isinstance(value, Tensor) else Tensor(value)
+    xp = p._xp
+    if t._xp is not xp:
+        return xp.backend.from_host(t.numpy(), p.dtype, p.device)
+    data = xp.asarray(t.data, copy=True)
+    if data.dtype != p.data.dtype:
+        data = xp.astype(data, p.data.dtype)
+    if xp.backend.device_of(data) != p.device:
+        data = array_api_compat.to_device(data, p.device)
+    return data
+
+
+def _as_step(value: Any) -> int:
+    """A step count as a Python int (torch saves it as a 0-d float tensor)."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    return int((value if isinstance(value, Tensor) else Tensor(value)).item())
+
+
+class Optimizer:
+    """Base class of polygrad's optimizers, with torch's ``torch.optim.Optimizer`` interface.
+
+    A subclass passes its option defaults to ``__init__``, checks option values in
+    ``_check_options`` and implements ``_update``: the array arithmetic for one parameter.
+    Updates record no graph and, where the backend allows, change arrays in place (see the
+    module docstring).
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or iterable of dict
+        Leaf tensors with ``requires_grad=True``, or parameter groups: dicts with a ``"params"``
+        entry (the tensors) and any options that differ from the optimizer's defaults.
+    defaults : dict
+        The options of a group that does not set them.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        Each group's ``"params"`` and options; options can be changed between steps
+        (``opt.param_groups[0]["lr"] = 0.01``), which is what learning-rate schedulers do.
+    state : dict
+        Per-parameter state (step counts, momentum buffers, moment estimates as backend arrays),
+        keyed by the parameter Tensor.
+    in_place : bool or None
+        ``None`` (default) updates in place wherever the arrays are writable; ``False`` always
+        computes new arrays and leaves the old ones untouched.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is a single Tensor, a set, or holds something other than Tensors.
+    ValueError
+        If ``params`` is empty, holds a non-leaf tensor or one that does not require grad,
+        lists a tensor twice, or an option is out of range.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> w = polygrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([ 0.8, -1.6], requires_grad=True)
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self._check_options(self.defaults, "")
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self.in_place: bool | None = None
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params given to the optimizer should be an iterable of Tensors or dicts, "
+                "not a single Tensor; wrap it in a list: [tensor]"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(_UNORDERED)
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -- what a subclass provides ------------------------------------------------------------
+    def _check_options(self, options: dict[str, Any], where: str) -> None:
+        """Raise ValueError if an option is out of range; ``where`` names the group."""
+
+    def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
+        """Update parameter array ``w`` from gradient ``g`` (read only) and ``state``.
+
+        Returns the new parameter array (``w`` itself when updated in place). New or replaced
+        state arrays are stored back into ``state``.
+        """
+        raise NotImplementedError
+
+    # -- groups ------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with its own options, to ``param_groups``.
+
+        Useful to start training layers that were frozen. Options the group does not set take
+        the optimizer's defaults.
+
+        Parameters
+        ----------
+        param_group : dict
+            ``{"params": tensors, option: value, ...}``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As the constructor; also if a parameter already belongs to another group.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.optim as optim
+        >>> a = polygrad.zeros(3, requires_grad=True)
+        >>> b = polygrad.zeros(2, requires_grad=True)
+        >>> opt = optim.SGD([a], lr=0.1)
+        >>> opt.add_param_group({"params": [b], "lr": 0.01})
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.1, 0.01]
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, not {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("a parameter group needs a 'params' entry listing its tensors")
+        index = len(self.param_groups)
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_UNORDERED)
+        else:
+            params = list(params)
+        seen: set[int] = set()
+        for i, p in enumerate(params):
+            where = f"parameter {i} of parameter group {index}"
+            _check_param(p, where)
+            if id(p) in seen:
+                raise ValueError(f"{where} appears twice in that group")
+            seen.add(id(p))
+        for other in self.param_groups:
+            if any(id(q) in seen for q in other["params"]):
+                raise ValueError("some parameters appear in more than one parameter group")
+        group = {k: v for k, v in param_group.items() if k != "params"}
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check_options(group, f" (parameter group {index})")
+        self.param_groups.append({"params": params, **group})
+
+    # -- gradients and steps -----------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors.
+
+        Parameters
+        ----------
+        set_to_none : bool
+            ``True`` (default) sets each ``.grad`` to None: the next backward allocates fresh
+            gradients, and a parameter that gets none is skipped by ``step``. ``False`` fills
+            the gradients with zeros instead (in place where the array is writable and not
+            part of a recorded graph; otherwise ``.grad`` becomes a new zero tensor).
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.optim as optim
+        >>> w = polygrad.ones(2, requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.1)
+        >>> (w * 3).sum().backward()
+        >>> opt.zero_grad(set_to_none=False)
+        >>> w.grad
+        tensor([0., 0.])
+        >>> opt.zero_grad()
+        >>> w.grad is None
+        True
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif not grad.requires_grad and self._updates_in_place(grad.data):
+                    grad.data[...] = 0
+                else:  # recorded by create_graph=True, or not writable: leave the old one be
+                    p.grad = Tensor._wrap(grad._xp.zeros_like(grad.data), grad._xp)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; parameters whose ``.grad`` is None are
+        skipped.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss (it runs with grad mode on).
+
+        Returns
+        -------
+        The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._step_param(p, group)
+        return loss
+
+    def _updates_in_place(self, x: Any) -> bool:
+        """The in-place policy: may array ``x`` be updated in place?"""
+        if self.in_place is not None:
+            return self.in_place
+        return array_api_compat.is_writeable_array(x)
+
+    def _step_param(self, p: Tensor, group: dict[str, Any]) -> None:
+        state = self.state.get(p)
+        state = {} if state is None else state
+        w = p.data
+        if not self._updates_in_place(w):
+            # out of place: the update works on private copies, which replace the old arrays
+            w = _private_copy(w)
+            state = {k: _private_copy(v) if _is_array(v) else v for k, v in state.items()}
+        p.data = self._update(p._xp, w, p.grad.data, state, group)
+        if state:
+            self.state[p] = state
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of the optimizer: ``{"state": ..., "param_groups": ...}``, as torch's.
+
+        ``param_groups`` holds each group's options with its ``"params"`` replaced by integer
+        indices (counting through the groups in order); ``state`` maps those indices to each
+        parameter's state, with arrays as polygrad Tensors. Unlike torch, the arrays are copies:
+        training on after ``state_dict()`` does not change the snapshot.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.optim as optim
+        >>> w = polygrad.ones(2, requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> sd = opt.state_dict()
+        >>> sd["param_groups"][0]["params"], list(sd["state"][0])
+        ([0], ['momentum_buffer'])
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = copy.deepcopy({k: v for k, v in group.items() if k != "params"})
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                entry = self.state.get(p)
+                if entry:
+                    state[index[id(p)]] = {
+                        k: Tensor._wrap(_private_copy(v), p._xp) if _is_array(v) else v
+                        for k, v in entry.items()
+                    }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a snapshot from :meth:`state_dict`, so training resumes exactly.
+
+        The snapshot's options replace the groups' options; its arrays are copied onto each
+        parameter's backend, device and dtype, so a state dict saved on one backend or device
+        (or by ``torch.optim``, whose state arrays are torch tensors) loads on another.
+
+        Raises
+        ------
+        ValueError
+            If the snapshot's groups or their sizes differ from this optimizer's, it has state
+            for a parameter no group lists, a state array's shape differs from its parameter's,
+            or an option is out of range. Nothing is changed then.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.optim as optim
+        >>> w = polygrad.ones(2, requires_grad=True)
+        >>> opt = optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> resumed = optim.Adam([w], lr=0.1)
+        >>> resumed.load_state_dict(opt.state_dict())
+        >>> resumed.state[w]["step"]
+        1
+        """
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(
+                "an optimizer state dict is a dict with 'state' and 'param_groups' entries, "
+                "as returned by Optimizer.state_dict()"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, but the optimizer "
+                f"has {len(self.param_groups)}"
+            )
+        problems = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                problems.append(
+                    f"parameter group {i} has {len(saved['params'])} parameters in the state "
+                    f"dict but {len(group['params'])} in the optimizer"
+                )
+        if problems:
+            raise ValueError("cannot load the optimizer state dict: " + "; ".join(problems))
+        id_map = {
+            saved_id: p
+            for group, saved in zip(self.param_groups, saved_groups)
+            for saved_id, p in zip(saved["params"], group["params"])
+        }
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, entry in state_dict["state"].items():
+            p = id_map.get(key)
+            if p is None:
+                problems.append(f"it has state for parameter {key!r}, which no group lists")
+                continue
+            loaded = {}
+            for name, value in entry.items():
+                if name == "step":
+                    loaded[name] = _as_step(value)
+                elif _is_array(value):
+                    if tuple(value.shape) != p.shape:
+                        problems.append(
+                            f"state[{key!r}][{name!r}] has shape {tuple(value.shape)} but "
+                            f"parameter {key!r} has shape {p.shape}"
+                        )
+                        continue
+                    loaded[name] = _to_param_array(value, p)
+                else:
+                    loaded[name] = copy.deepcopy(value)
+            state[p] = loaded
+        groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            options = copy.deepcopy({k: v for k, v in saved.items() if k != "params"})
+            for name, default in self.defaults.items():
+                options.setdefault(name, default)
+            try:
+                self._check_options(options, f" (parameter group {i})")
+            except ValueError as e:
+                problems.append(str(e))
+            groups.append({"params": group["params"], **options})
+        if problems:
+            raise ValueError(
+                "cannot load the optimizer state dict (nothing was changed): " + "; ".join(problems)
+            )
+        self.state = state
+        self.param_groups[:] = groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _check_param(p: Any, where: str) -> None:
+    if not isinstance(p, Tensor):
+        kind = f"{type(p).__module__}.{type(p).__qualname__}"
+        raise TypeError(f"optimizer can only optimize polygrad Tensors, but {where} is a {kind}")
+    if not p.is_leaf:
+        raise ValueError(
+            f"can't optimize a non-leaf Tensor: {where} (shape {p.shape}) was computed by "
+            f"{p.grad_fn!r}; optimize the leaf tensors it was computed from"
+        )
+    if not p.requires_grad:
+        raise ValueError(
+            f"{where} (shape {p.shape}) does not require grad, so it would never get a "
+            "gradient; create it with requires_grad=True or call .requires_grad_() on it"
+        )
