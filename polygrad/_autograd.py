@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._tensor import Function, Tensor, grad_mode
+from ._tensor import Function, Tensor, grad_mode, version
 
 
 def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -167,6 +167,8 @@ def run(
                 raise _freed_error()
             g = node._grad
             node._grad = None
+            if node._versions:
+                _check_versions(node)
             if g is not None:
                 if want_nodes and node in want_nodes:
                     captured[node] = g
@@ -224,6 +226,19 @@ def _conform(xp: Any, g: Any, shape: tuple, dtype: Any, create_graph: bool) -> A
     if gdtype is not dtype and gdtype != dtype:
         g = xp.astype(g, dtype)
     return g
+
+
+def _check_versions(node: Function) -> None:
+    """Refuse to use a leaf's saved array that an in-place write changed after the forward."""
+    for leaf, seen in node._versions:
+        now = version(leaf)
+        if now != seen:
+            raise RuntimeError(
+                "one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: a leaf of shape {leaf.shape} used by {type(node).__name__} "
+                f"is at version {now}, but the forward saw version {seen} (did an optimizer "
+                "step() run between this forward and its backward?)"
+            )
 
 
 def _retained(node: Function, g: Any, create_graph: bool, xp: Any) -> None:

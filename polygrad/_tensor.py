@@ -106,6 +106,9 @@ class Function:
     #: dtypes, so the engine can skip undoing broadcasting and casting for this op.
     exact = False
     _retain = None  # a weak reference to the tensor that called retain_grad()
+    #: ((leaf, version), ...) for leaves whose arrays this op saved: backward checks that no
+    #: in-place write (an optimizer step, t[...] = v) changed them in between
+    _versions: tuple = ()
 
     # next, saved, shape, dtype: set by apply() when the op is recorded; _grad and _deps:
     # the engine's per-walk state (the gradient gathered so far, consumers still to come).
@@ -167,6 +170,8 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     if requires and grad_mode.enabled:
         op.next = tuple(_edge(t) for t in inputs)
         saves = op.saves
+        if saves == "inputs" or saves == "both":
+            op._versions = tuple((t, version(t)) for t in op.next if isinstance(t, Tensor))
         if saves == "inputs":
             op.saved = tuple(arrays)
         elif saves == "output":
@@ -196,8 +201,13 @@ def apply1(op: Function, x: Tensor) -> Tensor:
     result.grad = None
     if x.requires_grad and grad_mode.enabled:
         node = x._node
-        op.next = (x if node is None else node,)
         saves = op.saves
+        if node is None:
+            op.next = (x,)
+            if saves == "inputs" or saves == "both":
+                op._versions = ((x, version(x)),)
+        else:
+            op.next = (node,)
         if saves == "inputs":
             op.saved = (data,)
         elif saves == "output":
@@ -243,18 +253,21 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
     result._xp = xp
     result.grad = None
     if (ra or rb) and grad_mode.enabled:
-        if ra:
-            node = a._node
-            ea = a if node is None else node
-        else:
-            ea = None
-        if rb:
-            node = b._node
-            eb = b if node is None else node
-        else:
-            eb = None
-        op.next = (ea, eb)
         saves = op.saves
+        ea = eb = None
+        if ra:
+            ea = a._node
+            if ea is None:
+                ea = a
+                if saves == "inputs" or saves == "both":
+                    op._versions = ((a, version(a)),)
+        if rb:
+            eb = b._node
+            if eb is None:
+                eb = b
+                if saves == "inputs" or saves == "both":
+                    op._versions = (*op._versions, (b, version(b)))
+        op.next = (ea, eb)
         if saves == "inputs":
             op.saved = (da, db)
         elif saves == "output":
@@ -274,6 +287,16 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
 
 
 _new = object.__new__
+
+
+def version(t: Tensor) -> int:
+    """How many in-place writes ``t``'s data has had (torch's ``t._version``)."""
+    return getattr(t, "_version", 0)
+
+
+def mark_modified(t: Tensor) -> None:
+    """Record an in-place write into ``t.data`` (so graphs that saved it can tell)."""
+    t._version = version(t) + 1
 
 
 def _edge(t: Any) -> Any:
@@ -326,7 +349,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "_version", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as torch does
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -538,6 +561,7 @@ class Tensor:
         if not hasattr(self.data, "__setitem__"):  # NumPy gives 0-d results as scalars
             self.data = self._xp.asarray(self.data, copy=True)
         self.data[_key_to_backend(self, key)] = value
+        mark_modified(self)
 
     # -- copying and pickling -----------------------------------------------------------------
     def __deepcopy__(self, memo: dict) -> Tensor:

@@ -317,3 +317,24 @@ def test_gradient_shapes_dtypes_and_devices_follow_their_inputs():
         assert t.grad.dtype == t.dtype
         assert t.grad.device == t.device
     assert_close(c.grad, to_torch(pg.tensor(12.0)).float())
+
+
+def test_in_place_change_of_a_saved_leaf_between_forward_and_backward_is_an_error():
+    import polygrad.optim as optim
+
+    w = pg.tensor([1.0, 2.0], dtype=pg.float64, requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+    (w * w).sum().backward()
+    y = (w * w).sum()
+    opt.step()  # in place: changes the array y's graph saved
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation.*version 1.*0"):
+        y.backward()
+    # an op that saved nothing of w is unaffected, as in torch
+    z = (w + 1.0).sum()
+    opt.step()
+    z.backward()
+    y = (w * w).sum()
+    with pg.no_grad():
+        w[0] = 5.0  # __setitem__ counts as an in-place write too
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.backward()

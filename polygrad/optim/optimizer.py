@@ -13,8 +13,8 @@ code computes new arrays out of place. Either way the gradient array ``p.grad.da
 read: state buffers are the optimizer's own arrays, never views of a gradient.
 
 NOTE: as in torch, call ``step()`` after ``backward()``, never between a forward and its
-backward: an in-place step changes arrays that graph may have saved, and polygrad (unlike
-torch) has no version counters to detect it. ``optimizer.in_place = False`` avoids the hazard.
+backward: an in-place step changes arrays that graph saved, and that backward then raises
+(the step bumps the parameter's version counter, as torch's does).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import array_api_compat
 
-from .._tensor import Tensor, enable_grad
+from .._tensor import Tensor, enable_grad, mark_modified
 
 __all__ = ["Optimizer", "ParamsT"]
 
@@ -288,11 +288,14 @@ class Optimizer:
         state = self.state.get(p)
         state = {} if state is None else state
         w = p.data
-        if not self._updates_in_place(w):
+        in_place = self._updates_in_place(w)
+        if not in_place:
             # out of place: the update works on private copies, which replace the old arrays
             w = _private_copy(w)
             state = {k: _private_copy(v) if _is_array(v) else v for k, v in state.items()}
         p.data = self._update(p._xp, w, p.grad.data, state, group)
+        if in_place:
+            mark_modified(p)  # graphs that saved p's array will refuse to backward through it
         if state:
             self.state[p] = state
 
