@@ -410,6 +410,24 @@ def backend_for_array(x: Any) -> Backend:
     raise TypeError(f"arrays of {ns.__name__} are not supported by polygrad")
 
 
+def resolve_to_args(first: Any, backend: str | None, device: Any) -> tuple[Any, Any, Any]:
+    """``.to(x)``'s positional argument as torch users write it: a dtype (``pg.float64``,
+    ``"float64"``), a backend name (``"torch"``) or a device (``"cpu"``, ``"cuda:0"``).
+    Returns ``(dtype, backend, device)``."""
+    if first is None:
+        return None, backend, device
+    if isinstance(first, str) and first in BACKEND_NAMES:
+        if backend is not None:
+            raise ValueError(f"backend given twice: {first!r} and {backend!r}")
+        return None, first, device
+    try:
+        return _dtypes.to_dtype(first), backend, device
+    except TypeError:
+        if device is not None:
+            raise ValueError(f"{first!r} is neither a dtype nor a backend name") from None
+        return None, backend, first
+
+
 class _Active:
     backend: Backend
     device: Any

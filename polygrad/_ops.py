@@ -1378,7 +1378,12 @@ def _dtype_method(dtype: Any) -> Any:
 def _to(
     self: Tensor, dtype: Any = None, *, backend: str | None = None, device: Any = None
 ) -> Tensor:
-    """Convert dtype (recorded) and/or move to another backend or device (a new leaf)."""
+    """Convert dtype (recorded) and/or move to another backend or device (a new leaf).
+
+    The positional argument may be a dtype, a backend name or a device, as in
+    ``t.to(pg.float64)``, ``t.to("torch")``, ``t.to("cpu")``.
+    """
+    dtype, backend, device = _backend.resolve_to_args(dtype, backend, device)
     out = self
     if backend is not None or device is not None:
         target = _backend.backend_by_name(backend) if backend else self._xp.backend

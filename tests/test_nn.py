@@ -1101,3 +1101,14 @@ def test_clip_grad_value_matches_torch():
     for p, t in zip(ours, theirs):
         assert_close(p.grad, t.grad)
         assert np.abs(p.grad.numpy()).max() <= 0.7
+
+
+def test_module_to_takes_a_backend_name_positionally():
+    import polygrad.nn as nn
+
+    layer = nn.Linear(3, 2)
+    w = layer.weight
+    layer.to("torch")
+    assert layer.weight is w and w.backend == "torch"
+    out = layer(pg.ones(4, 3).to("torch"))
+    assert out.backend == "torch" and out.shape == (4, 2)

@@ -286,3 +286,12 @@ def test_helper_tensors_follow_their_operand_not_the_active_backend():
     for out in (pg.where(c, 1.0, 0.0), x[[0, 2]], x + [1.0, 2.0, 3.0]):
         assert out.backend == "torch"
     np.testing.assert_array_equal(pg.where(c, 1.0, 0.0).numpy(), [1.0, 0.0])
+
+
+def test_to_takes_a_dtype_a_backend_or_a_device_positionally():
+    t = pg.ones(2)
+    assert t.to("float64").dtype == pg.float64
+    assert t.to("torch").backend == "torch"
+    assert t.to(str(ACTIVE.device) if ACTIVE.name != "strict" else "device1").device == t.device
+    with pytest.raises(pg.BackendError):
+        t.to("no-such-device")

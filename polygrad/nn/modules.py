@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import polygrad as pg
 from polygrad import Tensor
+from polygrad._backend import resolve_to_args
 
 from . import functional as F
 from . import init
@@ -404,6 +405,9 @@ class Module:
         ones to ``dtype``, in place: the same Parameter objects now hold the moved arrays, so
         an optimizer built before still works. Gradients move along. Returns self.
 
+        As with tensors, the positional argument may also be a backend name or a device:
+        ``model.to("torch")``, ``model.to("cpu")``.
+
         Examples
         --------
         >>> import polygrad
@@ -413,6 +417,7 @@ class Module:
         >>> layer.to(polygrad.float64).weight is w, w.dtype
         (True, polygrad.float64)
         """
+        dtype, backend, device = resolve_to_args(dtype, backend, device)
         seen: set[int] = set()
         tensors = [t for _, t in self.named_parameters()] + [t for _, t in self.named_buffers()]
         with pg.no_grad():
