@@ -1112,3 +1112,22 @@ def test_module_to_takes_a_backend_name_positionally():
     assert layer.weight is w and w.backend == "torch"
     out = layer(pg.ones(4, 3).to("torch"))
     assert out.backend == "torch" and out.shape == (4, 2)
+
+
+def test_fused_linear_matches_torch_for_batched_inputs_and_second_derivatives():
+    from polygrad.testing import gradcheck, gradgradcheck
+
+    x = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 3, 5, dtype=torch.float64)
+    px, pw, pb = (from_torch(t, requires_grad=True) for t in (x, w, b))
+    out = F.linear(px, pw, pb)
+    out.backward(from_torch(g))
+    TF.linear(x, w, b).backward(g)
+    assert_close(out, TF.linear(x, w, b))
+    for mine, theirs in ((px, x), (pw, w), (pb, b)):
+        assert_close(mine.grad, theirs.grad)
+    small = [from_torch(t[:1, :2], requires_grad=True) for t in (x,)] + [pw, pb]
+    assert gradcheck(lambda a, c, d: F.linear(a, c, d), small)
+    assert gradgradcheck(lambda a, c, d: F.linear(a, c, d).tanh(), small)

@@ -107,10 +107,16 @@ class Adam(Optimizer):
             else:
                 g = g + wd * w
 
+        # Each line below is one pass over the parameter; the augmented operators reuse the
+        # temporary `t` and `denom` instead of allocating a new array per arithmetic step.
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)  # torch's lerp_(g, 1 - beta1)
+        t = g - m
+        t *= 1 - beta1
+        m += t  # torch's lerp_(g, 1 - beta1)
+        t = g * g
+        t *= 1 - beta2
         v *= beta2
-        v += (1 - beta2) * g * g
+        v += t  # torch's mul_(beta2).addcmul_(g, g, value=1 - beta2)
         state["exp_avg"], state["exp_avg_sq"] = m, v
 
         # NOTE: the bias corrections are Python floats (float64), computed as torch does
@@ -118,8 +124,12 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
-        denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-        w -= step_size * m / denom
+        denom = xp.sqrt(v)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        t = m / denom
+        t *= step_size
+        w -= t  # torch's addcdiv_(m, denom, value=-step_size)
         return w
 
 
