@@ -69,6 +69,7 @@ from ._ops import (
     log,
     log1p,
     log_softmax,
+    logaddexp,
     logical_and,
     logical_not,
     logical_or,

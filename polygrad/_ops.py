@@ -192,9 +192,14 @@ class Tanh(Function):
 
 
 def _stable_sigmoid(xp, z):
-    # NOTE: exp(-|z|) never overflows; the two branches are the same function
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # NOTE: 1 / (1 + exp(-z)) = exp(-log(1 + exp(-z))); logaddexp never overflows
+    return xp.exp(-xp.logaddexp(0.0, -z))
+
+
+def _mask(xp, condition, like):
+    """A bool condition as 0/1 of ``like``'s dtype: ``g * mask`` is many times faster than
+    ``where(condition, g, 0)`` on NumPy and torch."""
+    return xp.astype(condition, like.dtype)
 
 
 class Sigmoid(Function):
@@ -218,7 +223,7 @@ class Relu(Function):
         return xp.maximum(x, 0.0)
 
     def backward(self, xp, g, y):
-        return (xp.where(y > 0, g, 0.0),)  # NOTE: gradient 0 at 0, as torch
+        return (g * _mask(xp, y > 0, g),)  # NOTE: gradient 0 at 0, as torch
 
 
 class LeakyRelu(Function):
@@ -232,7 +237,8 @@ class LeakyRelu(Function):
         return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, xp, g, x):
-        return (xp.where(x > 0, g, g * self.slope),)
+        positive = _mask(xp, x > 0, g)
+        return (g * (positive * (1.0 - self.slope) + self.slope),)
 
 
 class Erf(Function):
@@ -287,12 +293,23 @@ class Softplus(Function):
 
     def forward(self, xp, x):
         z = x * self.beta
-        soft = (xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
-        return xp.where(z > self.threshold, x, soft)
+        return xp.where(z > self.threshold, x, xp.logaddexp(0.0, z) / self.beta)
 
     def backward(self, xp, g, x):
         z = x * self.beta
-        return (xp.where(z > self.threshold, g, g * _stable_sigmoid(xp, z)),)
+        linear = _mask(xp, z > self.threshold, g)
+        return (g * (linear + (1.0 - linear) * _stable_sigmoid(xp, z)),)
+
+
+class LogAddExp(Function):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return xp.logaddexp(a, b)
+
+    def backward(self, xp, g, a, b, y):
+        return g * xp.exp(a - y), g * xp.exp(b - y)
 
 
 class Maximum(Function):
@@ -303,11 +320,8 @@ class Maximum(Function):
 
     def backward(self, xp, g, a, b):
         # NOTE: ties split the gradient half and half, as torch
-        half = g * 0.5
-        return (
-            xp.where(a > b, g, xp.where(a == b, half, 0.0)),
-            xp.where(b > a, g, xp.where(a == b, half, 0.0)),
-        )
+        ga = g * (_mask(xp, a > b, g) + _mask(xp, a == b, g) * 0.5)
+        return ga, g - ga
 
 
 class Minimum(Function):
@@ -317,11 +331,8 @@ class Minimum(Function):
         return xp.minimum(a, b)
 
     def backward(self, xp, g, a, b):
-        half = g * 0.5
-        return (
-            xp.where(a < b, g, xp.where(a == b, half, 0.0)),
-            xp.where(b < a, g, xp.where(a == b, half, 0.0)),
-        )
+        ga = g * (_mask(xp, a < b, g) + _mask(xp, a == b, g) * 0.5)
+        return ga, g - ga
 
 
 class Clip(Function):
@@ -337,9 +348,9 @@ class Clip(Function):
     def backward(self, xp, g, x):
         # NOTE: the gradient passes at the bounds themselves, as torch's clamp
         if self.lo is not None:
-            g = xp.where(x < self.lo, 0.0, g)
+            g = g * _mask(xp, x >= self.lo, g)
         if self.hi is not None:
-            g = xp.where(x > self.hi, 0.0, g)
+            g = g * _mask(xp, x <= self.hi, g)
         return (g,)
 
 
@@ -874,6 +885,9 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 maximum = _binary_op(
     Maximum, "maximum", "Elementwise maximum with broadcasting; ties split the gradient evenly."
+)
+logaddexp = _binary_op(
+    LogAddExp, "logaddexp", "Elementwise ``log(exp(a) + exp(b))``, computed without overflow."
 )
 minimum = _binary_op(
     Minimum, "minimum", "Elementwise minimum with broadcasting; ties split the gradient evenly."

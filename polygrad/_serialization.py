@@ -111,7 +111,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
                 z.writestr("manifest.json", json.dumps(manifest))
                 for i, a in enumerate(arrays):
                     buf = io.BytesIO()
-                    np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
+                    a = np.require(a, requirements="C")  # C order, and 0-d stays 0-d
+                    np.lib.format.write_array(buf, a, allow_pickle=False)
                     z.writestr(f"arrays/{i}.npy", buf.getvalue())
             f.flush()
             os.fsync(f.fileno())

@@ -293,6 +293,7 @@ def _elementwise() -> list[Op]:
             away_from(0.5),  # the switch to the identity, beta * x = threshold
             {"beta": 2.0, "threshold": 1.0},
         ),
+        Op("logaddexp", pg.logaddexp, torch.logaddexp, BINARY),
         Op("maximum", pg.maximum, torch.maximum, BINARY),
         Op("minimum", pg.minimum, torch.minimum, BINARY),
         Op("maximum_method", lambda a, b: a.maximum(b), torch.maximum, BINARY[1:2]),

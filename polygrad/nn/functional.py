@@ -157,7 +157,7 @@ class _Linear(Function):
     def forward(self, xp, x, weight, bias=None):
         out = xp.matmul(x, xp.matrix_transpose(weight))
         if bias is not None:
-            out = out + bias
+            out += bias  # in place: out is the matmul's own new array
         return out
 
     def backward(self, xp, g, x, weight, bias=None):

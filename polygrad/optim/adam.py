@@ -107,8 +107,9 @@ class Adam(Optimizer):
             else:
                 g = g + wd * w
 
-        # Each line below is one pass over the parameter; the augmented operators reuse the
-        # temporary `t` and `denom` instead of allocating a new array per arithmetic step.
+        # Each line below is one pass over the parameter. The augmented operators work in one
+        # scratch array at a time (`t`), so an update holds at most one parameter-sized
+        # temporary, like a hand-written in-place step.
         m, v = state["exp_avg"], state["exp_avg_sq"]
         t = g - m
         t *= 1 - beta1
@@ -124,12 +125,14 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
-        denom = xp.sqrt(v)
-        denom /= bias_correction2_sqrt
-        denom += eps
-        t = m / denom
+        del t  # free the scratch before the next one is made
+        t = xp.sqrt(v)
+        t /= bias_correction2_sqrt
+        t += eps  # torch's denom
+        t **= -1
+        t *= m
         t *= step_size
-        w -= t  # torch's addcdiv_(m, denom, value=-step_size)
+        w -= t  # torch's addcdiv_(m, denom, value=-step_size), as m * (1 / denom)
         return w
 
 
