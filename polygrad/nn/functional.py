@@ -720,28 +720,33 @@ def _class_coefficients(
         )
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{who}: label_smoothing must be between 0 and 1, got {label_smoothing}")
-    target = pg.astype(target, pg.int64, copy=False)
-    valid = target != ignore_index
-    bad = valid & ((target < 0) | (target >= n_classes))
-    if target.numel() and pg.any(bad).item():
-        values = sorted({v for v, b in zip(_flat(target.tolist()), _flat(bad.tolist())) if b})
+    # The rest is bookkeeping with no gradient, done on the backend arrays directly: a dozen
+    # polygrad ops here cost more than the whole fused loss on a small batch.
+    xp = x._xp
+    t = target.data
+    if t.dtype != xp.int64:
+        t = xp.astype(t, xp.int64)
+    valid = t != ignore_index
+    if target.numel() and bool(xp.any(valid & ((t < 0) | (t >= n_classes)))):  # a host sync
+        flat, ok = target.numpy().reshape(-1), (target != ignore_index).numpy().reshape(-1)
+        values = sorted({int(v) for v, keep in zip(flat, ok) if keep and not 0 <= v < n_classes})
         raise IndexError(
             f"{who}: target class indices {values} out of range for {n_classes} classes "
             f"(valid: 0..{n_classes - 1}, or ignore_index={ignore_index})"
         )
-    with pg.no_grad():
-        class_shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
-        with creating_like(x):
-            classes = pg.reshape(pg.arange(n_classes), class_shape)
-        valid = pg.expand_dims(valid, axis)
-        onehot = pg.astype((pg.expand_dims(target, axis) == classes) & valid, x.dtype)
-        w = None if weight is None else pg.reshape(pg.astype(weight, x.dtype), class_shape)
-        picked = onehot if w is None else onehot * w
-        coef = picked * (1.0 - label_smoothing) if label_smoothing else picked
-        if label_smoothing:
-            spread = pg.astype(valid, x.dtype) * (label_smoothing / n_classes)
-            coef = coef + (spread if w is None else spread * w)
-        denominator = pg.sum(picked)
+    class_shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
+    backend, device, dtype = xp.backend, x.device, x.data.dtype
+    with backend.on(device):
+        classes = xp.reshape(xp.arange(n_classes, dtype=xp.int64, device=device), class_shape)
+    valid = xp.expand_dims(valid, axis=axis)
+    onehot = xp.astype((xp.expand_dims(t, axis=axis) == classes) & valid, dtype)
+    w = None if weight is None else xp.reshape(xp.astype(weight.data, dtype), class_shape)
+    picked = onehot if w is None else onehot * w
+    coef = picked * (1.0 - label_smoothing) if label_smoothing else picked
+    if label_smoothing:
+        spread = xp.astype(valid, dtype) * (label_smoothing / n_classes)
+        coef = coef + (spread if w is None else spread * w)
+    coef, denominator = Tensor._wrap(coef, xp), Tensor._wrap(xp.sum(picked), xp)
     return axis, coef, denominator
 
 

@@ -114,6 +114,7 @@ class Adam(Optimizer):
         t = g - m
         t *= 1 - beta1
         m += t  # torch's lerp_(g, 1 - beta1)
+        del t  # free the scratch before the next one is made
         t = g * g
         t *= 1 - beta2
         v *= beta2
