@@ -212,6 +212,21 @@ class NumpyBackend(Backend):
 
     def __init__(self) -> None:
         super().__init__(array_api_compat.array_namespace(np.zeros(0)))
+        # Fast path: NumPy's reductions (np.sum ...) reach the ufunc's reduce through a layer of
+        # Python that costs more than the reduction itself on small arrays. These call it
+        # directly, with the standard's signature and defaults (axis=None reduces everything).
+        add, maximum, minimum = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+
+        def sum(x, /, *, axis=None, dtype=None, keepdims=False):  # noqa: A001
+            return add(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+        def max(x, /, *, axis=None, keepdims=False):  # noqa: A001
+            return maximum(x, axis=axis, keepdims=keepdims)
+
+        def min(x, /, *, axis=None, keepdims=False):  # noqa: A001
+            return minimum(x, axis=axis, keepdims=keepdims)
+
+        self.xp.sum, self.xp.max, self.xp.min = sum, max, min
 
     def default_device(self) -> Any:
         return "cpu"

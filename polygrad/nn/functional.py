@@ -772,6 +772,60 @@ class _SoftmaxCrossEntropy(Function):
         return xp.expand_dims(g, axis=self.axis) * (p * total - coef), None
 
 
+class _IndexCrossEntropy(Function):
+    """Cross-entropy of logits (N, C) against class indices (N,), reduced by mean or sum, in
+    one op: the common case, kept free of per-call bookkeeping. ``ignore_index`` rows count
+    for nothing (the mean divides by the rows kept), as in torch."""
+
+    fresh = True
+    exact = True
+
+    def __init__(self, ignore_index: int, reduction: str) -> None:
+        self.ignore_index, self.reduction = ignore_index, reduction
+
+    def forward(self, xp, x, target):
+        n, c = x.shape
+        backend = xp.backend
+        device = backend.device_of(x)
+        with backend.on(device):
+            self.classes = xp.arange(c, dtype=target.dtype, device=device)
+        # one host sync for the range check: the smallest and largest target together
+        lo, hi = backend.to_numpy(xp.stack([xp.min(target), xp.max(target)])).tolist()
+        ignored = lo <= self.ignore_index <= hi
+        if not ignored and (lo < 0 or hi >= c) or ignored and self._bad(xp, backend, target, c):
+            bad = backend.to_numpy(target)
+            bad = bad[(bad != self.ignore_index) & ((bad < 0) | (bad >= c))]
+            raise IndexError(
+                f"cross_entropy: target class indices {sorted({int(v) for v in bad})} out of "
+                f"range for {c} classes (valid: 0..{c - 1}, or ignore_index={self.ignore_index})"
+            )
+        # rows whose target is ignore_index count for nothing; without any, no mask at all
+        self.valid = xp.astype(target != self.ignore_index, x.dtype) if ignored else None
+        if self.reduction == "mean":
+            self.count = xp.sum(self.valid) if ignored else float(n)
+        else:
+            self.count = None
+        z = x - xp.max(x, axis=1, keepdims=True)
+        onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, x.dtype)
+        # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]
+        rows = xp.log(xp.sum(xp.exp(z), axis=1)) - xp.sum(z * onehot, axis=1)
+        total = xp.sum(rows if self.valid is None else rows * self.valid)
+        return total / self.count if self.count is not None else total
+
+    def _bad(self, xp, backend, target, c):
+        keep = target != self.ignore_index
+        return bool(xp.any(keep & ((target < 0) | (target >= c))))
+
+    def backward(self, xp, g, x, target):
+        e = xp.exp(x - xp.max(x, axis=1, keepdims=True))
+        p = e / xp.sum(e, axis=1, keepdims=True)
+        onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, p.dtype)
+        scale = g / self.count if self.count is not None else g
+        if self.valid is not None:
+            scale = xp.expand_dims(self.valid, axis=1) * scale
+        return (p - onehot) * scale, None
+
+
 def cross_entropy(
     x: Tensor,
     target: Tensor,
@@ -818,6 +872,18 @@ def cross_entropy(
     """
     who = "cross_entropy"
     _check_reduction(who, reduction)
+    if (
+        weight is None
+        and not label_smoothing
+        and reduction != "none"
+        and isinstance(x, Tensor)
+        and isinstance(target, Tensor)
+        and x.ndim == 2
+        and target.shape == x.shape[:1]
+        and x.data.dtype in x._xp.floats
+        and x._xp.isdtype(target.data.dtype, "integral")
+    ):  # the common case, one fused op
+        return _IndexCrossEntropy(ignore_index, reduction)(x, target)
     axis, coef, denominator = _class_coefficients(
         who, x, target, weight, ignore_index, label_smoothing
     )
