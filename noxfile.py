@@ -9,7 +9,7 @@ Uses nox's default virtualenv + pip: this machine's local torch build is invisib
 import nox
 
 nox.options.default_venv_backend = "virtualenv"
-nox.options.sessions = ["tests-numpy", "tests-strict", "tests-torch", "lint"]
+nox.options.sessions = ["tests-numpy", "tests-strict", "tests-torch", "lint", "examples"]
 
 BACKENDS = ("numpy", "strict", "torch", "cupy")
 
@@ -56,3 +56,33 @@ def lint(session: nox.Session) -> None:
     """ruff over the package, tests, examples and benchmarks."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark against torch and hand-written NumPy (not run by default; minutes long).
+
+    Extra arguments go to benchmarks/run.py, e.g. ``nox -s bench -- --quick --backend torch``;
+    the backend named by ``--backend`` gets its requirements file installed too.
+    """
+    args = list(session.posargs)
+    backend = "numpy"
+    for i, arg in enumerate(args):
+        if arg == "--backend" and i + 1 < len(args):
+            backend = args[i + 1]
+        elif arg.startswith("--backend="):
+            backend = arg.split("=", 1)[1]
+    extra = ["-r", f"backends/{backend}.txt"] if backend in BACKENDS else []
+    session.install("-e", ".", *extra, "-r", "backends/test.txt", "matplotlib", "threadpoolctl")
+    session.run("python", "benchmarks/run.py", *args)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run each example with a tiny budget (--smoke) on the numpy and strict backends.
+
+    Installs the examples extra (matplotlib, tqdm, graphviz, pillow); extra arguments go to
+    pytest, e.g. ``nox -s examples -- -k digits``.
+    """
+    session.install("-e", ".[examples]", "-r", "backends/test.txt", "-r", "backends/strict.txt")
+    session.run("pytest", "tests/test_examples.py", *session.posargs)

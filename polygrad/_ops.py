@@ -192,8 +192,9 @@ class Tanh(Function):
 
 
 def _stable_sigmoid(xp, z):
-    # NOTE: 1 / (1 + exp(-z)) = exp(-log(1 + exp(-z))); logaddexp never overflows
-    return xp.exp(-xp.logaddexp(0.0, -z))
+    # NOTE: e^min(z,0) / (1 + e^-|z|) is 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) below: no exp
+    # ever overflows, and it is exact to the last bits at both ends (unlike 0.5*tanh(z/2)+0.5)
+    return xp.exp(xp.minimum(z, 0.0)) / (1.0 + xp.exp(-xp.abs(z)))
 
 
 def _mask(xp, condition, like):
@@ -293,7 +294,8 @@ class Softplus(Function):
 
     def forward(self, xp, x):
         z = x * self.beta
-        return xp.where(z > self.threshold, x, xp.logaddexp(0.0, z) / self.beta)
+        soft = (xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        return xp.where(z > self.threshold, x, soft)
 
     def backward(self, xp, g, x):
         z = x * self.beta
@@ -959,8 +961,11 @@ def _float_input(x: Any) -> Tensor:
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (int, tuple or None for all)."""
-    return apply1(Sum(axis, keepdims), _tensor_arg(x))
+    """Sum over ``axis`` (int, tuple or None for all); bools count as int64, as in torch."""
+    x = _tensor_arg(x)
+    if x.dtype is _dtypes.bool_:
+        x = astype(x, _dtypes.int64)
+    return apply1(Sum(axis, keepdims), x)
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:

@@ -106,6 +106,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     manifest = {"format": FORMAT, "version": VERSION, "tree": _encode(obj, arrays, "obj")}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
                 z.writestr("manifest.json", json.dumps(manifest))
@@ -127,6 +128,12 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load(path: str | os.PathLike, backend: str | None = None, device: Any = None) -> Any:

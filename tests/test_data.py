@@ -159,3 +159,14 @@ def test_loaded_values_match_torch_after_a_round_trip(tmp_path):
     t = torch.randn(4, 3, dtype=torch.float64)
     pg.save({"t": pg.tensor(t.numpy())}, tmp_path / "t.pgz")
     assert_close(pg.load(tmp_path / "t.pgz")["t"], t, rtol=0)
+
+
+def test_zero_d_tensors_keep_their_shape_and_files_get_normal_permissions(tmp_path):
+    path = tmp_path / "scalars.pgz"
+    pg.save({"a": pg.tensor(3), "b": pg.tensor(2.5, dtype=pg.float64)}, path)
+    back = pg.load(path)
+    assert back["a"].shape == () and back["a"].item() == 3 and back["a"].dtype == pg.int64
+    assert back["b"].shape == () and back["b"].dtype == pg.float64
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -295,3 +295,9 @@ def test_to_takes_a_dtype_a_backend_or_a_device_positionally():
     assert t.to(str(ACTIVE.device) if ACTIVE.name != "strict" else "device1").device == t.device
     with pytest.raises(pg.BackendError):
         t.to("no-such-device")
+
+
+def test_sum_of_bools_counts_them_as_int64_like_torch():
+    x = pg.tensor([1.0, -2.0, 3.0])
+    t = torch.tensor([1.0, -2.0, 3.0])
+    assert_close((x > 0).sum(), (t > 0).sum(), dtype=pg.int64)

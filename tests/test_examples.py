@@ -1,0 +1,235 @@
+"""The examples run end to end with a tiny budget (``--smoke``) and write what they promise.
+
+Each example runs as a subprocess, as a user would run it, on the numpy and strict backends.
+These tests need the examples extra (``pip install -e ".[examples]"``, which ``nox -s
+examples`` installs); without it the whole file is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+REASON = "the examples need the examples extra: pip install -e '.[examples]'"
+pytest.importorskip("matplotlib", reason=REASON)
+pytest.importorskip("tqdm", reason=REASON)
+pytest.importorskip("PIL", reason=REASON)
+
+import polygrad as pg  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+BACKENDS = ["numpy", "strict"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+GIF_MAGIC = (b"GIF87a", b"GIF89a")
+
+
+def run_example(
+    script: str, *args: str, backend: str = "numpy", cwd: Path, python: list[str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``examples/<script>`` with ``args`` on ``backend``; fail with its output if it fails."""
+    env = {**os.environ, "POLYGRAD_BACKEND": backend}
+    env.pop("POLYGRAD_DEVICE", None)  # each backend's default device (device1 for strict)
+    command = python or [sys.executable, str(EXAMPLES / script)]
+    proc = subprocess.run(
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, (
+        f"{script} {' '.join(args)} on {backend} exited with {proc.returncode}\n"
+        f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
+    )
+    return proc
+
+
+def assert_file(path: Path, magic: bytes | tuple[bytes, ...] | None = None) -> None:
+    assert path.is_file(), f"{path} was not written"
+    data = path.read_bytes()
+    assert data, f"{path} is empty"
+    if magic is not None:
+        assert data.startswith(magic), f"{path} does not start with {magic!r}: {data[:8]!r}"
+
+
+def assert_same(a: Any, b: Any, where: str = "checkpoint") -> None:
+    """Nested dicts, lists, tuples, tensors and numbers are identical, arrays bit for bit."""
+    if isinstance(a, pg.Tensor) or isinstance(a, np.ndarray):
+        a_np = a.numpy() if isinstance(a, pg.Tensor) else a
+        b_np = b.numpy() if isinstance(b, pg.Tensor) else b
+        assert a_np.shape == b_np.shape and a_np.dtype == b_np.dtype, where
+        assert np.array_equal(a_np, b_np), f"{where} differs"
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), f"{where}: keys {list(a)} != {list(b)}"
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{where}: lengths {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def final_line(stdout: str, start: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith(start))
+
+
+# --------------------------------------------------------------------------------------------
+# --help
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("script", ["digits.py", "spiral.py", "scalar.py", "graph.py"])
+def test_help(script, tmp_path):
+    proc = run_example(script, "--help", cwd=tmp_path)
+    assert proc.stdout.startswith("usage:")
+    assert "--smoke" in proc.stdout
+    assert not list(tmp_path.iterdir()), "--help wrote files"
+
+
+# --------------------------------------------------------------------------------------------
+# digits.py
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--model", "mlp", "--batchnorm", "--dropout", "0.2"],
+        ["--model", "cnn", "--optimizer", "sgd"],
+    ],
+    ids=["mlp-batchnorm-dropout", "cnn-sgd"],
+)
+def test_digits_smoke(backend, options, tmp_path):
+    out = tmp_path / "runs"
+    proc = run_example(
+        "digits.py", "--smoke", "--out", str(out), *options, backend=backend, cwd=tmp_path
+    )
+    assert "test accuracy:" in proc.stdout
+    assert "epoch  2/2" in proc.stdout  # the progress bar
+    model = options[1]
+    assert_file(out / f"digits-{model}.png", PNG_MAGIC)
+    assert_file(out / f"digits-{model}.pgz")
+    checkpoint = pg.load(out / f"digits-{model}.pgz")
+    assert checkpoint["epoch"] == 2
+    assert {"model", "optimizer", "scheduler", "rng", "config", "history"} <= set(checkpoint)
+    assert len(checkpoint["history"]["val_acc"]) == 2
+    assert checkpoint["config"]["model"] == model
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--model", "mlp", "--batchnorm", "--dropout", "0.2"],
+        ["--model", "cnn", "--optimizer", "sgd"],
+    ],
+    ids=["mlp-batchnorm-dropout", "cnn-sgd"],
+)
+def test_digits_resume_is_exact(backend, options, tmp_path):
+    """3 epochs in one go == 1 epoch, then --resume to 3: same weights, state and metrics."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+
+    def digits(out: Path, *args: str) -> str:
+        proc = run_example(
+            "digits.py",
+            "--smoke",
+            *options,
+            "--out",
+            str(out),
+            *args,
+            backend=backend,
+            cwd=tmp_path,
+        )
+        return proc.stdout
+
+    one_go_output = digits(straight, "--epochs", "3")
+    digits(resumed, "--epochs", "1")
+    continued_output = digits(resumed, "--epochs", "3", "--resume")
+    assert "resuming from" in continued_output
+    # the same accuracy line, up to the training time after the comma
+    accuracy = [
+        final_line(o, "test accuracy").split(",")[0] for o in (one_go_output, continued_output)
+    ]
+    assert accuracy[0] == accuracy[1]
+    name = f"digits-{options[1]}.pgz"
+    one_go, continued = pg.load(straight / name), pg.load(resumed / name)
+    assert one_go["epoch"] == continued["epoch"] == 3
+    for key in ("model", "optimizer", "scheduler", "rng", "history"):
+        assert_same(one_go[key], continued[key], key)
+
+
+def test_digits_resume_without_checkpoint_fails_clearly(tmp_path):
+    env = {**os.environ, "POLYGRAD_BACKEND": "numpy"}
+    script = str(EXAMPLES / "digits.py")
+    proc = subprocess.run(
+        [sys.executable, script, "--smoke", "--resume", "--out", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    assert "no checkpoint" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# spiral.py, scalar.py, graph.py
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_spiral_smoke(backend, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "runs"
+    proc = run_example("spiral.py", "--smoke", "--out", str(out), backend=backend, cwd=tmp_path)
+    for row in ("ReLU        SGD", "ReLU        Adam", "Sigmoid     SGD", "Sigmoid     Adam"):
+        assert row in proc.stdout  # the table of accuracies
+    assert_file(out / "spiral.gif", GIF_MAGIC)
+    assert_file(out / "spiral.png", PNG_MAGIC)
+    with Image.open(out / "spiral.gif") as gif:
+        assert gif.n_frames >= 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scalar_smoke(backend, tmp_path):
+    proc = run_example("scalar.py", "--smoke", backend=backend, cwd=tmp_path)
+    # micrograd's README numbers, from polygrad and from torch on the same line
+    assert "138.8338" in proc.stdout and "645.5773" in proc.stdout
+    assert "torch grad" in proc.stdout
+    assert not list(tmp_path.iterdir()), "scalar.py should write no files"
+
+
+def test_scalar_without_torch(tmp_path):
+    """With torch not importable, scalar.py still runs and says so."""
+    hide_torch = (
+        "import runpy, sys; sys.modules['torch'] = None; "
+        f"sys.argv = [{str(EXAMPLES / 'scalar.py')!r}, '--smoke']; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    proc = run_example("scalar.py", cwd=tmp_path, python=[sys.executable, "-c", hide_torch])
+    assert "torch is not installed" in proc.stdout
+    assert "138.8338" in proc.stdout and "torch grad" not in proc.stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_graph_smoke(backend, tmp_path):
+    out = tmp_path / "runs"
+    proc = run_example("graph.py", "--smoke", "--out", str(out), backend=backend, cwd=tmp_path)
+    assert "d o / d x1 = -1.5000" in proc.stdout
+    for stage in ("before", "after"):
+        png = out / f"graph-{stage}.png"
+        if png.exists():  # graphviz and its dot program are installed
+            assert_file(png, PNG_MAGIC)
+        else:  # draw fell back to DOT text and said how to render it
+            assert_file(out / f"graph-{stage}.dot", b"digraph")
+            assert "dot -Tpng" in proc.stdout
+
+
+def test_graph_dot_format_needs_no_graphviz(tmp_path):
+    run_example("graph.py", "--format", "dot", "--out", str(tmp_path), cwd=tmp_path)
+    before, after = (tmp_path / f"graph-{s}.dot" for s in ("before", "after"))
+    assert_file(before, b"digraph")
+    assert_file(after, b"digraph")
+    assert "grad -1.5" in after.read_text()  # x1's gradient, only after backward
+    assert "grad -1.5" not in before.read_text()
