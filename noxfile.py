@@ -41,7 +41,8 @@ def _make_tests_session(backend: str) -> None:
             "import polygrad, sys; b = polygrad.get_backend(); print('polygrad backend:', b); "
             f"sys.exit(0 if b.name == {backend!r} else 'polygrad did not select {backend}')",
         )
-        session.run("pytest", *session.posargs)
+        # the examples have their own session (they need the examples extra)
+        session.run("pytest", "--ignore=tests/test_examples.py", *session.posargs)
 
     tests.__doc__ = f"Run the test suite on the {backend} backend."
     nox.session(name=f"tests-{backend}")(tests)
