@@ -228,6 +228,28 @@ class NumpyBackend(Backend):
 
         self.xp.sum, self.xp.max, self.xp.min = sum, max, min
 
+        # The same for a few shape and dtype helpers the engine calls on every op; each keeps
+        # the standard's signature and does what array-api-compat's version does for the
+        # arguments polygrad passes.
+        compat_reshape = self.compat.reshape
+
+        def reshape(x, /, shape, *, copy=None):
+            return x.reshape(shape) if copy is None else compat_reshape(x, shape, copy=copy)
+
+        def expand_dims(x, /, *, axis=0):
+            n = x.ndim + 1
+            if not -n <= axis < n:
+                raise IndexError(f"axis {axis} is out of range for a result with {n} dims")
+            axis %= n
+            return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+        def astype(x, dtype, /, *, copy=True, device=None):
+            return x.astype(dtype, copy=copy)
+
+        self.xp.reshape, self.xp.expand_dims, self.xp.astype = reshape, expand_dims, astype
+        self.xp.matrix_transpose = lambda x, /: x.mT
+        self.xp.matmul = np.matmul
+
     def default_device(self) -> Any:
         return "cpu"
 
