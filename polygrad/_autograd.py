@@ -57,6 +57,8 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         raise RuntimeError(
             f"gradient is a {grad.backend} tensor but the output is a {root.backend} tensor"
         )
+    if grad.data.dtype != root.data.dtype:  # as torch: the gradient takes the output's dtype
+        grad = grad.astype(root.dtype)
     return grad if create_graph else grad.data
 
 
