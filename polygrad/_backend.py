@@ -348,7 +348,8 @@ class CupyBackend(Backend):
     def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
         import cupyx
 
-        out = self.cupy.zeros(size, dtype=values.dtype)
+        with self.on(self.device_of(values)):
+            out = self.cupy.zeros(size, dtype=values.dtype)
         cupyx.scatter_add(out, index, values)
         return out
 
