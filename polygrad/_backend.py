@@ -82,7 +82,11 @@ class Backend:
         try:
             return self._dtypes[self._dtype_key(x.dtype)]
         except KeyError:
-            raise TypeError(f"unsupported {self.name} dtype {x.dtype}") from None
+            supported = ", ".join(d.name for d in _dtypes.ALL)
+            raise TypeError(
+                f"polygrad does not support {self.name} arrays of dtype {x.dtype}; "
+                f"supported dtypes: {supported}"
+            ) from None
 
     def to_backend_dtype(self, dtype: Any) -> Any:
         return getattr(self.compat, _dtypes.to_dtype(dtype).name)

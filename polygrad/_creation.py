@@ -11,6 +11,7 @@ from typing import Any
 import array_api_compat
 
 from . import _backend, _dtypes
+from ._checks import check_size
 from ._dtypes import DType
 from ._tensor import Tensor
 
@@ -146,10 +147,20 @@ def asarray(obj: Any, dtype: Any = None, device: Any = None, copy: bool | None =
     return tensor(obj, dtype=dtype, device=device)
 
 
-def _size(size: tuple) -> tuple[int, ...]:
-    if len(size) == 1 and not isinstance(size[0], int):
+def _size(size: tuple, op: str = "size") -> tuple[int, ...]:
+    """``f(2, 3)`` or ``f((2, 3))`` as a checked shape tuple."""
+    if len(size) == 1 and not hasattr(size[0], "__index__") and hasattr(size[0], "__iter__"):
         size = tuple(size[0])
-    return tuple(int(s) for s in size)
+    return check_size(size, op)
+
+
+def _shape(shape: Any, op: str) -> tuple[int, ...]:
+    """The standard's ``shape`` argument: an int or a tuple of ints."""
+    if hasattr(shape, "__index__") and not isinstance(shape, bool):
+        return check_size((shape,), op)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{op}: shape must be an int or a tuple of ints, not {shape!r}")
+    return check_size(tuple(shape), op)
 
 
 def _dtype(dtype: Any, default: DType | None = None) -> DType:
@@ -166,7 +177,7 @@ def full(
 ) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (dtype inferred from it if not given)."""
     backend, dev = _target(device)
-    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    shape = _shape(shape, "full")
     if dtype is None:
         dtype = (
             _dtypes.bool_
@@ -183,12 +194,12 @@ def full(
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return full(_size(size), 0, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
+    return full(_size(size, "zeros"), 0, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return full(_size(size), 1, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
+    return full(_size(size, "ones"), 1, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -255,6 +266,7 @@ def linspace(
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    (steps,) = check_size((steps,), "linspace")
     backend, dev = _target(device)
     d = backend.to_backend_dtype(_dtype(dtype))
     with backend.on(dev):
@@ -271,10 +283,11 @@ def eye(
     requires_grad: bool = False,
 ) -> Tensor:
     """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    n, m = check_size((n, n if m is None else m), "eye")
     backend, dev = _target(device)
     d = backend.to_backend_dtype(_dtype(dtype))
     with backend.on(dev):
-        data = backend.xp.eye(int(n), int(m) if m is not None else None, dtype=d, device=dev)
+        data = backend.xp.eye(n, m, dtype=d, device=dev)
     return _finish(data, backend, requires_grad)
 
 
@@ -285,13 +298,13 @@ def _random(draw: Any, dtype: DType, device: Any, requires_grad: bool) -> Tensor
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1); reproducible under ``polygrad.manual_seed``."""
-    draw = _backend.rng().random(_size(size))
+    draw = _backend.rng().random(_size(size, "rand"))
     return _random(draw, _dtype(dtype), device, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers; reproducible under ``polygrad.manual_seed``."""
-    draw = _backend.rng().standard_normal(_size(size))
+    draw = _backend.rng().standard_normal(_size(size, "randn"))
     return _random(draw, _dtype(dtype), device, requires_grad)
 
 
@@ -308,6 +321,6 @@ def randint(
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint needs low < high, got low={low}, high={high}")
-    size = (int(size),) if isinstance(size, int) else tuple(int(s) for s in size)
+    size = _shape(size, "randint")
     draw = _backend.rng().integers(low, high, size=size)
     return _random(draw, _dtype(dtype, _dtypes.int64), device, False)

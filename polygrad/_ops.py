@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _backend, _dtypes
 from ._backend import TakeKey
+from ._checks import DimensionError, ShapeError, check_index_range, normalize_axes, normalize_axis
 from ._tensor import Function, Tensor, apply, apply1, apply2
 
 Number = (int, float)
@@ -398,20 +399,9 @@ class Matmul(Function):
 # ============================================================================================
 # reductions and normalizations
 # ============================================================================================
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+def _axes(axis: Any, ndim: int, op: str = "reduction") -> tuple[int, ...]:
     """Normalize an axis argument (None, int or tuple) to a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    items = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in items:
-        a = int(a)
-        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
-            raise IndexError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(sorted(out)) if ndim else ()
+    return normalize_axes(axis, ndim, op)
 
 
 class _Reduction(Function):
@@ -423,7 +413,7 @@ class _Reduction(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def setup(self, x: Any) -> tuple[int, ...]:
-        self.axes = _axes(self.axis, x.ndim)
+        self.axes = _axes(self.axis, x.ndim, type(self).__name__.lower())
         self.in_shape = tuple(x.shape)
         self.kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
         self.count = math.prod(x.shape[i] for i in self.axes)
@@ -1009,27 +999,48 @@ def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis``, computed without overflow."""
-    return apply1(Softmax(axis), _float_input(x))
+    x = _float_input(x)
+    a = normalize_axis(axis, x.ndim, "softmax")
+    return apply1(Softmax(a if x.ndim else None), x)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """``x - logsumexp(x)`` along ``axis``, computed without overflow."""
-    return apply1(LogSoftmax(axis), _float_input(x))
+    x = _float_input(x)
+    a = normalize_axis(axis, x.ndim, "log_softmax")
+    return apply1(LogSoftmax(a if x.ndim else None), x)
 
 
 # ============================================================================================
 # public functions: shape
 # ============================================================================================
-def _shape_arg(shape: Any) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], int):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+def _shape_arg(shape: Any) -> tuple[Any, ...]:
+    """Method varargs ``t.view(2, 3)`` or ``t.view((2, 3))`` as one tuple."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _reshape_arg(shape: Any, op: str) -> tuple[int, ...]:
+    """A target shape of ints >= -1 (one -1 allowed), checked: no floats, no other negatives."""
+    import operator
+
+    items = (shape,) if hasattr(shape, "__index__") else tuple(shape)
+    out = []
+    for s in items:
+        if isinstance(s, bool) or not hasattr(s, "__index__"):
+            raise TypeError(f"{op}: sizes must be integers, got {s!r} in {items}")
+        n = operator.index(s)
+        if n < -1:
+            raise ShapeError(f"{op}: invalid size {n} in shape {items}")
+        out.append(n)
+    return tuple(out)
 
 
 def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
     """``x`` with a new shape holding the same elements (one entry may be -1)."""
     x = _tensor_arg(x)
-    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    shape = _reshape_arg(shape, "reshape")
     known = math.prod(s for s in shape if s != -1)
     size = x.numel()
     if (
@@ -1037,7 +1048,9 @@ def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
         or (-1 not in shape and known != size)
         or (-1 in shape and (known == 0 or size % known))
     ):
-        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({size} elements) to {shape}")
+        raise ShapeError(
+            f"reshape: shape {shape} is invalid for a tensor of shape {x.shape} ({size} elements)"
+        )
     if -1 in shape:
         shape = tuple(size // known if s == -1 else s for s in shape)
     if shape == x.shape:
@@ -1048,7 +1061,10 @@ def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
 def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
     """``x`` with its axes reordered: output axis i is input axis ``axes[i]``."""
     x = _tensor_arg(x)
-    axes = tuple(int(a) % x.ndim for a in axes) if x.ndim else ()
+    given = tuple(axes)
+    axes = tuple(normalize_axis(a, x.ndim, "permute_dims") for a in given) if x.ndim else ()
+    if x.ndim == 0 and given not in ((), (0,), (-1,)):
+        raise DimensionError(f"permute_dims: axes {given} do not fit a 0-d tensor")
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute_dims needs a permutation of range({x.ndim}), got {axes}")
     return apply1(PermuteDims(axes), x)
@@ -1057,8 +1073,12 @@ def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap axes ``dim0`` and ``dim1`` (torch's ``transpose``)."""
     x = _tensor_arg(x)
+    d0 = normalize_axis(dim0, x.ndim, "transpose")
+    d1 = normalize_axis(dim1, x.ndim, "transpose")
+    if x.ndim < 2:
+        return x
     axes = list(range(x.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    axes[d0], axes[d1] = axes[d1], axes[d0]
     return permute_dims(x, axes)
 
 
@@ -1073,11 +1093,8 @@ def matrix_transpose(x: Tensor) -> Tensor:
 def expand_dims(x: Tensor, axis: int = 0) -> Tensor:
     """Insert a size-1 axis at ``axis`` (torch's ``unsqueeze``)."""
     x = _tensor_arg(x)
-    nd = x.ndim + 1
-    if not -nd <= axis < nd:
-        raise IndexError(f"expand_dims axis {axis} is out of range for a result with {nd} dims")
     shape = list(x.shape)
-    shape.insert(axis % nd, 1)
+    shape.insert(normalize_axis(axis, x.ndim + 1, "expand_dims"), 1)
     return apply1(Reshape(tuple(shape)), x)
 
 
@@ -1087,7 +1104,7 @@ def squeeze(x: Tensor, axis: Any = None) -> Tensor:
     if axis is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:
-        axes = _axes(axis, x.ndim)
+        axes = _axes(axis, x.ndim, "squeeze")
         bad = [a for a in axes if x.shape[a] != 1]
         if bad:
             raise ValueError(
@@ -1111,9 +1128,12 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim`` through ``end_dim`` into one (torch's ``flatten``)."""
     x = _tensor_arg(x)
+    s = normalize_axis(start_dim, x.ndim, "flatten")
+    e = normalize_axis(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, (1,))
-    s, e = start_dim % x.ndim, end_dim % x.ndim
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
@@ -1126,7 +1146,7 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     first = tensors[0]
     if first.ndim == 0:
         raise ValueError("concat cannot join 0-d tensors; use stack")
-    ax = axis % first.ndim
+    ax = normalize_axis(axis, first.ndim, "concat")
     for i, t in enumerate(tensors):
         if t.ndim != first.ndim or builtins.any(
             a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != ax
@@ -1167,6 +1187,7 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
     As torch's ``split``: with an int the last chunk may be smaller.
     """
     x = _tensor_arg(x)
+    axis = normalize_axis(axis, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
@@ -1177,7 +1198,7 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
         sizes = [int(s) for s in split_size_or_sections]
         if builtins.sum(sizes) != n:
             raise ValueError(f"split sizes {sizes} do not add up to {n} (axis {axis} of {x.shape})")
-    lead = (slice(None),) * (axis % x.ndim)
+    lead = (slice(None),) * axis
     out, start = [], 0
     for s in sizes:
         out.append(x[lead + (slice(start, start + s),)])
@@ -1250,6 +1271,7 @@ def _as_take(x: Tensor, key: tuple) -> TakeKey | None:
     flat = None
     for axis, idx in zip(range(first, first + n), index):
         size = x.shape[axis]
+        check_index_range(xp, idx, size, "indexing", axis)
         idx = xp.where(idx < 0, idx + size, idx)
         flat = idx if flat is None else flat * size + idx
     return TakeKey(first, n, xp.reshape(flat, (-1,)), tuple(index[0].shape))
@@ -1280,8 +1302,12 @@ def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
         if x.ndim != 1:
             raise ValueError(f"take needs an axis for a tensor of shape {x.shape}")
         axis = 0
-    axis = axis % x.ndim
-    (index,) = _key_to_backend(x, (indices,))
+    axis = normalize_axis(axis, x.ndim, "take")
+    index = _key_to_backend(x, (slice(None),) * axis + (indices, Ellipsis))[axis]
+    if not hasattr(index, "ndim") or not x._xp.isdtype(index.dtype, "integral"):
+        raise TypeError(f"take: indices must be an integer tensor, not {index!r}")
+    if index.ndim != 1:
+        raise ValueError(f"take: indices must be 1-D (the standard's take), got shape {index.shape}")
     return getitem(x, (slice(None),) * axis + (index,))
 
 

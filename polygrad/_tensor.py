@@ -351,6 +351,8 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "_version", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as torch does
+    # NumPy defers to our reflected operators (np.float64(2) * t, np.ones(3) + t give Tensors)
+    __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         backend = _backend.backend_for_array(data)
@@ -445,7 +447,9 @@ class Tensor:
                 "requires_grad_ can only change leaf tensors; use .detach() on a non-leaf first"
             )
         if requires_grad and not self.dtype.is_floating_point:
-            raise TypeError(
+            from ._checks import GradDtypeError
+
+            raise GradDtypeError(
                 f"only floating-point tensors can require gradients, not {self.dtype.name} ones"
             )
         self.requires_grad = bool(requires_grad)

@@ -1,0 +1,110 @@
+"""The central argument checks: axes, integer indices and sizes, with torch's error types.
+
+Every op that takes an axis, an index array or a size calls one of these, so a bad value is
+refused the same way everywhere instead of wrapping around silently. The errors subclass both
+torch's type and the array API world's (``IndexError`` and ``ValueError`` for an axis, as NumPy's
+``AxisError`` does), so code written against either convention catches them.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+
+class DimensionError(IndexError, ValueError):
+    """An axis (torch: dim) outside ``[-ndim, ndim)``: torch raises IndexError, NumPy AxisError."""
+
+
+class ShapeError(RuntimeError, ValueError):
+    """A size or shape that cannot be: torch raises RuntimeError, the array API ValueError."""
+
+
+class GradDtypeError(RuntimeError, TypeError):
+    """``requires_grad`` on an integer or bool tensor: torch raises RuntimeError."""
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> int:
+    """``axis`` as a non-negative int for a tensor of ``ndim`` dimensions.
+
+    A 0-d tensor accepts axis 0 and -1 (torch's convention: a scalar has one implicit dim).
+
+    Raises
+    ------
+    DimensionError
+        If ``axis`` is outside ``[-ndim, ndim)``.
+    TypeError
+        If ``axis`` is not an integer.
+    """
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an integer, not {type(axis).__name__}") from None
+    n = max(ndim, 1)
+    if not -n <= a < n:
+        raise DimensionError(
+            f"{op}: axis {a} is out of range for a tensor with {ndim} dimension"
+            f"{'' if ndim == 1 else 's'} (expected one in [{-n}, {n - 1}])"
+        )
+    return a % n if ndim else 0
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """An axis argument (None for all, an int, or a sequence) as a sorted tuple of axes.
+
+    Raises
+    ------
+    DimensionError
+        If an axis is out of range.
+    ValueError
+        If an axis repeats.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    items = (axis,) if not isinstance(axis, Sequence) else tuple(axis)
+    out = [normalize_axis(a, ndim, op) for a in items]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {tuple(items)} repeats an axis")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def check_index_range(xp: Any, index: Any, size: int, op: str, axis: int | None = None) -> None:
+    """Refuse integer indices outside ``[-size, size)`` (torch's IndexError).
+
+    This reads two numbers back to the host (a device sync on a GPU), which is the price of
+    never wrapping or clamping an index silently.
+    """
+    if index.shape == () or 0 not in index.shape:
+        lo = int(xp.min(index))
+        hi = int(xp.max(index))
+        if lo < -size or hi >= size:
+            bad = lo if lo < -size else hi
+            where = f" along axis {axis}" if axis is not None else ""
+            raise IndexError(
+                f"{op}: index {bad} is out of range for size {size}{where} "
+                f"(valid indices are {-size} to {size - 1})"
+            )
+
+
+def check_size(size: Sequence[Any], op: str) -> tuple[int, ...]:
+    """A shape given by the user as a tuple of non-negative ints.
+
+    Raises
+    ------
+    TypeError
+        If an entry is not an integer (``2.5``, a string), as torch.
+    ShapeError
+        If an entry is negative.
+    """
+    out = []
+    for s in size:
+        if isinstance(s, bool) or not hasattr(s, "__index__"):
+            raise TypeError(
+                f"{op}: sizes must be integers, got {s!r} ({type(s).__name__}) in {tuple(size)}"
+            )
+        n = operator.index(s)
+        if n < 0:
+            raise ShapeError(f"{op}: negative dimension {n} in size {tuple(size)}")
+        out.append(n)
+    return tuple(out)
