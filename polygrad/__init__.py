@@ -6,7 +6,10 @@ and its functions take the standard's names and signatures (``sum(x, axis=, keep
 for ``create_graph=True``, on Tensors.
 """
 
-from . import _backend
+from . import (
+    _backend,
+    _inplace,  # the in-place methods and t[k] = v
+)
 from ._autograd import grad
 from ._backend import (
     BackendError,

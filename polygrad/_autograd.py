@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._tensor import Function, Tensor, grad_mode, version
+from ._tensor import Function, Tensor, grad_mode
 
 
 def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -231,15 +231,19 @@ def _conform(xp: Any, g: Any, shape: tuple, dtype: Any, create_graph: bool) -> A
 
 
 def _check_versions(node: Function) -> None:
-    """Refuse to use a leaf's saved array that an in-place write changed after the forward."""
-    for leaf, seen in node._versions:
-        now = version(leaf)
+    """Refuse to use a saved array that an in-place write changed after the forward."""
+    for vc, seen, i in node._versions:
+        now = vc[0]
         if now != seen:
+            n_saved = len(node.saved)
+            what = "output" if node.saves != "inputs" and i == n_saved - 1 else f"input {i}"
+            shape = tuple(getattr(node.saved[i], "shape", ()))
             raise RuntimeError(
                 "one of the tensors needed for gradient computation has been modified by an "
-                f"in-place operation: a leaf of shape {leaf.shape} used by {type(node).__name__} "
-                f"is at version {now}, but the forward saw version {seen} (did an optimizer "
-                "step() run between this forward and its backward?)"
+                f"in-place operation: the {what} of shape {shape} saved by "
+                f"{type(node).__name__} is at version {now}, but the forward saved version "
+                f"{seen} (an optimizer step(), t[...] = v or an in-place method such as add_ "
+                "ran between this forward and its backward; use t.clone() before the write)"
             )
 
 

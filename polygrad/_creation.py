@@ -194,12 +194,14 @@ def full(
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return full(_size(size, "zeros"), 0, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
+    shape = _size(size, "zeros")
+    return full(shape, 0, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return full(_size(size, "ones"), 1, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
+    shape = _size(size, "ones")
+    return full(shape, 1, dtype=_dtype(dtype), device=device, requires_grad=requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

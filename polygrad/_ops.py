@@ -16,7 +16,7 @@ from typing import Any
 from . import _backend, _dtypes
 from ._backend import TakeKey
 from ._checks import DimensionError, ShapeError, check_index_range, normalize_axes, normalize_axis
-from ._tensor import Function, Tensor, apply, apply1, apply2
+from ._tensor import Function, Tensor, apply, apply1, apply2, mark_view
 
 Number = (int, float)
 SQRT_2 = math.sqrt(2.0)
@@ -1055,7 +1055,7 @@ def reshape(x: Tensor, shape: Any, copy: bool | None = None) -> Tensor:
         shape = tuple(size // known if s == -1 else s for s in shape)
     if shape == x.shape:
         return x
-    return apply1(Reshape(shape), x)
+    return mark_view(apply1(Reshape(shape), x), x, ("reshape", shape))
 
 
 def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
@@ -1067,7 +1067,7 @@ def permute_dims(x: Tensor, axes: Sequence[int]) -> Tensor:
         raise DimensionError(f"permute_dims: axes {given} do not fit a 0-d tensor")
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute_dims needs a permutation of range({x.ndim}), got {axes}")
-    return apply1(PermuteDims(axes), x)
+    return mark_view(apply1(PermuteDims(axes), x), x, ("permute", axes))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -1095,7 +1095,8 @@ def expand_dims(x: Tensor, axis: int = 0) -> Tensor:
     x = _tensor_arg(x)
     shape = list(x.shape)
     shape.insert(normalize_axis(axis, x.ndim + 1, "expand_dims"), 1)
-    return apply1(Reshape(tuple(shape)), x)
+    shape = tuple(shape)
+    return mark_view(apply1(Reshape(shape), x), x, ("reshape", shape))
 
 
 def squeeze(x: Tensor, axis: Any = None) -> Tensor:
@@ -1122,7 +1123,7 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
         raise ValueError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
     if shape == x.shape:
         return x
-    return apply1(BroadcastTo(shape), x)
+    return mark_view(apply1(BroadcastTo(shape), x), x, ("broadcast", shape))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -1288,6 +1289,8 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     if isinstance(key, TakeKey):
         return apply1(GetItem(key), x)
     k = _key_to_backend(x, key)
+    if _backend._is_basic(k):  # slices, ints, None, ...: a view of x, as in torch
+        return mark_view(apply1(GetItem(k), x), x, ("key", k))
     return apply1(GetItem(_as_take(x, k) or k), x)
 
 
@@ -1307,7 +1310,7 @@ def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
     if not hasattr(index, "ndim") or not x._xp.isdtype(index.dtype, "integral"):
         raise TypeError(f"take: indices must be an integer tensor, not {index!r}")
     if index.ndim != 1:
-        raise ValueError(f"take: indices must be 1-D (the standard's take), got shape {index.shape}")
+        raise ValueError(f"take: indices must be 1-D (as the standard's take), not {index.shape}")
     return getitem(x, (slice(None),) * axis + (index,))
 
 

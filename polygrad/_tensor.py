@@ -150,6 +150,8 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     arrays = []
     for t in inputs:
         if isinstance(t, Tensor):
+            if t._view is not None and t._view.synced != t._vc[0]:
+                _refresh_view(t)
             if xp is None:
                 xp = t._xp
             elif t._xp is not xp:
@@ -167,17 +169,24 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     result.data = out
     result._xp = xp
     result.grad = None
+    result._vc = result._view = None
     if requires and grad_mode.enabled:
         op.next = tuple(_edge(t) for t in inputs)
         saves = op.saves
         if saves == "inputs" or saves == "both":
-            op._versions = tuple((t, version(t)) for t in op.next if isinstance(t, Tensor))
+            op._versions = tuple(
+                _saved_version(t, i) for i, t in enumerate(inputs) if isinstance(t, Tensor)
+            )
         if saves == "inputs":
             op.saved = tuple(arrays)
         elif saves == "output":
             op.saved = (out,)
+            result._vc = [0]
+            op._versions = ((result._vc, 0, 0),)
         elif saves == "both":
             op.saved = (*arrays, out)
+            result._vc = [0]
+            op._versions = (*op._versions, (result._vc, 0, len(arrays)))
         else:
             op.saved = ()
         op.shape = out.shape
@@ -192,6 +201,8 @@ def apply(op: Function, *inputs: Any) -> Tensor:
 
 def apply1(op: Function, x: Tensor) -> Tensor:
     """``apply`` for one Tensor input."""
+    if x._view is not None and x._view.synced != x._vc[0]:
+        _refresh_view(x)
     xp = x._xp
     data = x.data
     out = op.forward(xp, data)
@@ -199,21 +210,22 @@ def apply1(op: Function, x: Tensor) -> Tensor:
     result.data = out
     result._xp = xp
     result.grad = None
+    result._vc = result._view = None
     if x.requires_grad and grad_mode.enabled:
         node = x._node
+        op.next = (x,) if node is None else (node,)
         saves = op.saves
-        if node is None:
-            op.next = (x,)
-            if saves == "inputs" or saves == "both":
-                op._versions = ((x, version(x)),)
-        else:
-            op.next = (node,)
         if saves == "inputs":
             op.saved = (data,)
+            op._versions = (_saved_version(x, 0),)
         elif saves == "output":
             op.saved = (out,)
+            result._vc = [0]
+            op._versions = ((result._vc, 0, 0),)
         elif saves == "both":
             op.saved = (data, out)
+            result._vc = [0]
+            op._versions = (_saved_version(x, 0), (result._vc, 0, 1))
         else:
             op.saved = ()
         op.shape = out.shape
@@ -230,12 +242,16 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
     """``apply`` for two inputs, each a Tensor or a Python number, at least one a Tensor."""
     xp = None
     if isinstance(a, Tensor):
+        if a._view is not None and a._view.synced != a._vc[0]:
+            _refresh_view(a)
         xp = a._xp
         da = a.data
         ra = a.requires_grad
     else:
         da, ra = a, False
     if isinstance(b, Tensor):
+        if b._view is not None and b._view.synced != b._vc[0]:
+            _refresh_view(b)
         if xp is not None and b._xp is not xp:
             _raise_mixed((a, b), op)
         xp = b._xp
@@ -252,6 +268,7 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
     result.data = out
     result._xp = xp
     result.grad = None
+    result._vc = result._view = None
     if (ra or rb) and grad_mode.enabled:
         saves = op.saves
         ea = eb = None
@@ -259,21 +276,28 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
             ea = a._node
             if ea is None:
                 ea = a
-                if saves == "inputs" or saves == "both":
-                    op._versions = ((a, version(a)),)
         if rb:
             eb = b._node
             if eb is None:
                 eb = b
-                if saves == "inputs" or saves == "both":
-                    op._versions = (*op._versions, (b, version(b)))
         op.next = (ea, eb)
-        if saves == "inputs":
-            op.saved = (da, db)
+        if saves == "inputs" or saves == "both":
+            versions = []
+            if isinstance(a, Tensor):
+                versions.append(_saved_version(a, 0))
+            if isinstance(b, Tensor):
+                versions.append(_saved_version(b, 1))
+            if saves == "inputs":
+                op.saved = (da, db)
+            else:
+                op.saved = (da, db, out)
+                result._vc = [0]
+                versions.append((result._vc, 0, 2))
+            op._versions = tuple(versions)
         elif saves == "output":
             op.saved = (out,)
-        elif saves == "both":
-            op.saved = (da, db, out)
+            result._vc = [0]
+            op._versions = ((result._vc, 0, 0),)
         else:
             op.saved = ()
         op.shape = out.shape
@@ -286,17 +310,80 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
     return result
 
 
+def _saved_version(t: Tensor, i: int) -> tuple:
+    """(t's version counter, its value now, position in the op's saved arrays): what the
+    backward checks to refuse arrays changed in place after they were saved."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return (vc, vc[0], i)
+
+
 _new = object.__new__
 
 
 def version(t: Tensor) -> int:
-    """How many in-place writes ``t``'s data has had (torch's ``t._version``)."""
-    return getattr(t, "_version", 0)
+    """How many in-place writes ``t``'s storage has had (torch's ``t._version``).
+
+    The counter is shared by every tensor that shares the storage: views (reshape, permute,
+    basic indexing, broadcast) and ``detach()`` results.
+    """
+    vc = t._vc
+    return vc[0] if vc is not None else 0
 
 
 def mark_modified(t: Tensor) -> None:
-    """Record an in-place write into ``t.data`` (so graphs that saved it can tell)."""
-    t._version = version(t) + 1
+    """Record an in-place write into ``t``'s storage (so graphs that saved it can tell)."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    vc[0] += 1
+
+
+class View:
+    """What a view tensor knows of its storage: the base tensor that owns it, the view steps
+    from the base to the view (``("key", k)``, ``("reshape", shape)``, ``("permute", axes)``,
+    ``("broadcast", shape)``) and the storage version the view's data and graph reflect."""
+
+    __slots__ = ("base", "steps", "synced")
+
+    def __init__(self, base: Tensor, steps: tuple, synced: int) -> None:
+        self.base, self.steps, self.synced = base, steps, synced
+
+    @property
+    def broadcast(self) -> bool:
+        return any(kind == "broadcast" for kind, _ in self.steps)
+
+
+def mark_view(out: Tensor, x: Tensor, step: tuple) -> Tensor:
+    """Record that ``out`` (just computed from ``x`` by a view op) is a view of ``x``'s storage:
+    it shares ``x``'s version counter and knows the steps from the base to it."""
+    if out is x:
+        return out
+    v = x._view
+    if v is None:
+        base, steps = x, (step,)
+    else:
+        base, steps = v.base, (*v.steps, step)
+    _own_storage(base)
+    vc = base._vc
+    if vc is None:
+        vc = base._vc = [0]
+    out._vc = vc
+    out._view = View(base, steps, vc[0])
+    return out
+
+
+def _refresh_view(t: Tensor) -> None:
+    """Re-derive a view whose storage an in-place write changed (set by ``_inplace``)."""
+    raise NotImplementedError
+
+
+def _own_storage(t: Tensor) -> None:
+    """Make ``t.data`` a writable array (NumPy gives 0-d results as immutable scalars), before
+    it is shared or written into."""
+    if not hasattr(t.data, "__setitem__"):
+        t.data = t._xp.asarray(t.data, copy=True)
 
 
 def _edge(t: Any) -> Any:
@@ -349,7 +436,9 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "_version", "__weakref__")
+    # _vc: the storage's version counter (a one-item list shared with views and detach()
+    # results, None until needed); _view: a View when this tensor is a view of another
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "_vc", "_view", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as torch does
     # NumPy defers to our reflected operators (np.float64(2) * t, np.ones(3) + t give Tensors)
     __array_ufunc__ = None
@@ -360,6 +449,7 @@ class Tensor:
         self._xp = backend.xp
         self.grad = None
         self._node = None
+        self._vc = self._view = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -372,6 +462,7 @@ class Tensor:
         t._xp = xp
         t.grad = None
         t._node = node
+        t._vc = t._view = None
         t.requires_grad = node is not None
         return t
 
@@ -456,8 +547,20 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._wrap(self.data, self._xp)
+        """A new leaf sharing this tensor's data (and version counter), cut from the graph.
+
+        In-place writes into the result change this tensor too, as in torch.
+        """
+        _own_storage(self)
+        out = Tensor._wrap(self.data, self._xp)
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0]
+        out._vc = vc
+        v = self._view
+        if v is not None:
+            out._view = View(v.base, v.steps, v.synced)
+        return out
 
     def backward(
         self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
@@ -551,22 +654,6 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        """Write into the data in place; allowed only where no graph can be corrupted."""
-        if self.requires_grad and grad_mode.enabled:
-            raise RuntimeError(
-                "in-place assignment into a tensor that requires grad would corrupt the graph; "
-                "do it under polygrad.no_grad() or on a detached tensor"
-            )
-        from ._ops import _key_to_backend
-
-        if isinstance(value, Tensor):
-            value = value.data
-        if not hasattr(self.data, "__setitem__"):  # NumPy gives 0-d results as scalars
-            self.data = self._xp.asarray(self.data, copy=True)
-        self.data[_key_to_backend(self, key)] = value
-        mark_modified(self)
-
     # -- copying and pickling -----------------------------------------------------------------
     def __deepcopy__(self, memo: dict) -> Tensor:
         """A copy with its own data (and gradient) on the same backend and device."""
@@ -581,6 +668,7 @@ class Tensor:
         new.data = self._xp.asarray(self.data, copy=True)
         new._xp = self._xp
         new._node = None
+        new._vc = new._view = None
         new.requires_grad = self.requires_grad
         new.grad = copy.deepcopy(self.grad, memo)
         if hasattr(self, "__dict__"):
@@ -603,6 +691,7 @@ def _rebuild(cls: type, host: Any, backend: str, device: str, requires_grad: boo
     t = _tensor_on(b, b.normalize_device(device), host, None, False)
     new = cls.__new__(cls)
     new.data, new._xp, new._node, new.grad = t.data, t._xp, None, None
+    new._vc = new._view = None
     new.requires_grad = requires_grad
     if state:
         new.__dict__.update(state)
