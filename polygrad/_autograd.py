@@ -251,13 +251,21 @@ def _retained(node: Function, g: Any, create_graph: bool, xp: Any) -> None:
     """Give a tensor that called ``retain_grad()`` its gradient."""
     t = node._retain()
     if t is not None:
-        t.grad = g if create_graph else Tensor._wrap(xp.asarray(g, copy=True), xp)
+        t.grad = _clone(g) if create_graph else Tensor._wrap(xp.asarray(g, copy=True), xp)
+
+
+def _clone(g: Tensor) -> Tensor:
+    from ._ops import clone
+
+    return clone(g)
 
 
 def _accumulate(leaf: Tensor, g: Any, fresh: bool, create_graph: bool, xp: Any) -> None:
     """Add ``g`` into ``leaf.grad``; never let two ``.grad`` arrays share memory."""
     if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        # a recorded gradient may be a tensor of the graph, shared with another leaf or a
+        # broadcast view: the leaf gets its own copy (still recorded, so differentiable)
+        leaf.grad = _clone(g) if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(g if fresh else xp.asarray(g, copy=True), xp)
@@ -343,7 +351,7 @@ def grad(
                 )
             result.append(None)
         elif create_graph:
-            result.append(g)
+            result.append(_clone(g))
         else:
             result.append(Tensor._wrap(t._xp.asarray(g, copy=True), t._xp))
     return tuple(result)

@@ -42,6 +42,7 @@ def _target(device: Any) -> tuple[_backend.Backend, Any]:
 
 
 def _finish(data: Any, backend: _backend.Backend, requires_grad: bool) -> Tensor:
+    backend.dtype_of(data)  # a dtype polygrad does not support is refused here, not later
     t = Tensor._wrap(data, backend.xp)
     if requires_grad:
         t.requires_grad_(True)
@@ -134,8 +135,10 @@ def _tensor_on(
             from_python = not hasattr(data, "dtype")
             dtype = _dtypes.default_float if from_python else _dtypes.to_dtype(host.dtype)
         else:
+            supported = ", ".join(d.name for d in _dtypes.ALL)
             raise TypeError(
-                f"cannot make a tensor from {type(data).__name__} data of kind {host.dtype}"
+                f"polygrad does not support {type(data).__name__} data of dtype {host.dtype}; "
+                f"supported dtypes: {supported}"
             )
     return _finish(backend.from_host(host, dtype, dev), backend, requires_grad)
 

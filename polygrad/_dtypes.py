@@ -80,5 +80,5 @@ def to_dtype(spec: Any) -> DType:
     dtype = BY_NAME.get(str(name).replace("torch.", ""))
     if dtype is None:
         supported = ", ".join(BY_NAME)
-        raise TypeError(f"unsupported dtype {spec!r}; polygrad supports {supported}")
+        raise TypeError(f"polygrad does not support dtype {spec!r}; supported dtypes: {supported}")
     return dtype

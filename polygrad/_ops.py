@@ -620,6 +620,19 @@ class Astype(Function):
         return (g,)  # the engine casts back to the input's dtype
 
 
+class Clone(Function):
+    """A copy with its own memory; the gradient passes through unchanged."""
+
+    exact = True
+    saves = ""
+
+    def forward(self, xp, x):
+        return xp.asarray(x, copy=True)
+
+    def backward(self, xp, g):
+        return (g,)
+
+
 class Concat(Function):
     exact = True
     saves = ""
@@ -760,6 +773,9 @@ def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
             return astype(a, f), astype(b, f)
         return a, b
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+    if isinstance(s, bool) and t.dtype is not _dtypes.bool_:
+        s = int(s)  # a Python bool meets a number tensor as 0 or 1 (torch's promotion)
+        a, b = (t, s) if isinstance(a, Tensor) else (s, t)
     if not t.dtype.is_floating_point and (isinstance(s, float) or true_divide):
         t = astype(t, _dtypes.default_float)
         return (t, s) if isinstance(a, Tensor) else (s, t)
@@ -924,6 +940,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape} ({ka} != {kb})")
     a, b = _promote(a, b)
     return apply2(Matmul(), a, b)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of ``x`` with its own memory, recorded (the gradient flows back to ``x``)."""
+    return apply1(Clone(), _tensor_arg(x))
 
 
 def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
@@ -1536,6 +1557,7 @@ _METHODS = {
     "flatten": flatten,
     "split": split,
     "astype": astype,
+    "clone": clone,
     "to": _to,
     "float": _dtype_method(_dtypes.float32),
     "double": _dtype_method(_dtypes.float64),

@@ -445,6 +445,7 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         backend = _backend.backend_for_array(data)
+        backend.dtype_of(data)  # refuse unsupported dtypes at once
         self.data = data
         self._xp = backend.xp
         self.grad = None
