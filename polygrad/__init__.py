@@ -6,10 +6,8 @@ and its functions take the standard's names and signatures (``sum(x, axis=, keep
 for ``create_graph=True``, on Tensors.
 """
 
-from . import (
-    _backend,
-    _inplace,  # the in-place methods and t[k] = v
-)
+# _inplace attaches the in-place methods and t[k] = v to Tensor
+from . import _backend, _inplace, _tensor
 from ._autograd import grad
 from ._backend import (
     BackendError,
@@ -41,7 +39,9 @@ from ._creation import (
 )
 from ._dtypes import DType, float32, float64, int8, int16, int32, int64, uint8
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
-from ._ops import (
+from ._serialization import CheckpointError, load, save
+from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .ops import (
     abs,
     add,
     add_at,
@@ -52,6 +52,7 @@ from ._ops import (
     astype,
     broadcast_to,
     clip,
+    clone,
     concat,
     cos,
     divide,
@@ -112,8 +113,6 @@ from ._ops import (
     var,
     where,
 )
-from ._serialization import CheckpointError, load, save
-from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 
 cat = concat
 clamp = clip
@@ -123,3 +122,6 @@ __version__ = "0.1.0"
 __array_api_version__ = "2023.12"
 
 _backend._init_from_environment()
+# the namespace that Tensor.__array_namespace__ returns and that recorded (create_graph)
+# rules run with: this module itself, until polygrad.array_api takes the role
+_tensor._engine.namespace = __import__(__name__)

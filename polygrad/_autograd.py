@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._tensor import Function, Tensor, grad_mode
+from ._tensor import Function, Tensor, _engine, grad_mode
 
 
 def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -134,7 +134,7 @@ def run(
         if r._xp is not xp0:
             raise RuntimeError("backward over outputs of different backends")
     if create_graph:
-        import polygrad as xp
+        xp = _engine.namespace
     else:
         xp = xp0
 
@@ -255,7 +255,7 @@ def _retained(node: Function, g: Any, create_graph: bool, xp: Any) -> None:
 
 
 def _clone(g: Tensor) -> Tensor:
-    from ._ops import clone
+    from .ops import clone
 
     return clone(g)
 
@@ -355,3 +355,6 @@ def grad(
         else:
             result.append(Tensor._wrap(t._xp.asarray(g, copy=True), t._xp))
     return tuple(result)
+
+
+_engine.backward = backward

@@ -24,8 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _ops, _tensor
+from . import _tensor
+from . import ops as _ops
 from ._tensor import Function, Tensor, View, apply2, grad_mode, mark_modified
+from .ops._common import _lift
+from .ops.indexing import _key_to_backend
 
 
 # -- views ------------------------------------------------------------------------------------
@@ -248,7 +251,7 @@ class SetItem(Function):
 
 
 def _setitem_result(x: Tensor, key: Any, value: Any) -> Tensor:
-    k = _ops._key_to_backend(x, key)
+    k = _key_to_backend(x, key)
     if isinstance(value, Tensor):
         if value._xp is not x._xp:
             raise _tensor._backend.BackendError(
@@ -258,7 +261,7 @@ def _setitem_result(x: Tensor, key: Any, value: Any) -> Tensor:
     else:
         from ._creation import tensor_like
 
-        lifted = _ops._lift(value, x)
+        lifted = _lift(value, x)
         v = lifted if isinstance(lifted, Tensor) else tensor_like(lifted, x, dtype=x.dtype)
         if v.dtype is not x.dtype:
             v = _ops.astype(v, x.dtype)
@@ -315,7 +318,7 @@ def _fill(src: Tensor, value: Any) -> Tensor:
 
 
 def _copy(src: Tensor, other: Any) -> Tensor:
-    other = _ops._lift(other, src)
+    other = _lift(other, src)
     if isinstance(other, Tensor):
         if other._xp is not src._xp:
             other = other.to(backend=src.backend, device=src.device)

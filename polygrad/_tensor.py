@@ -7,7 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _backend, _dtypes
+from ._checks import GradDtypeError
 from ._dtypes import DType
+
+
+class _Engine:
+    """What the modules above this one plug in, so this module imports none of them:
+    ``backward`` (the graph walk, from ``_autograd``) and ``namespace`` (the namespace of
+    functions on Tensors that ``__array_namespace__`` returns and recorded rules run with)."""
+
+    backward: Any = None
+    namespace: Any = None
+
+
+_engine = _Engine()
 
 
 # -- grad mode --------------------------------------------------------------------------------
@@ -519,9 +532,7 @@ class Tensor:
         return self.shape[0]
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
-        import polygrad
-
-        return polygrad
+        return _engine.namespace
 
     # -- grad bookkeeping -------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -539,8 +550,6 @@ class Tensor:
                 "requires_grad_ can only change leaf tensors; use .detach() on a non-leaf first"
             )
         if requires_grad and not self.dtype.is_floating_point:
-            from ._checks import GradDtypeError
-
             raise GradDtypeError(
                 f"only floating-point tensors can require gradients, not {self.dtype.name} ones"
             )
@@ -584,9 +593,7 @@ class Tensor:
             If the tensor does not require grad, has several elements and no ``grad`` was
             given, or the graph was already freed by an earlier backward.
         """
-        from . import _autograd
-
-        _autograd.backward([self], [grad], retain_graph, create_graph)
+        _engine.backward([self], [grad], retain_graph, create_graph)
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
@@ -686,10 +693,9 @@ class Tensor:
 
 def _rebuild(cls: type, host: Any, backend: str, device: str, requires_grad: bool, state: Any):
     """Unpickle a Tensor onto its backend and device (both must be usable here)."""
-    from ._creation import _tensor_on
-
     b = _backend.backend_by_name(backend)
-    t = _tensor_on(b, b.normalize_device(device), host, None, False)
+    data = b.from_host(host, _dtypes.to_dtype(str(host.dtype)), b.normalize_device(device))
+    t = Tensor._wrap(data, b.xp)
     new = cls.__new__(cls)
     new.data, new._xp, new._node, new.grad = t.data, t._xp, None, None
     new._vc = new._view = None

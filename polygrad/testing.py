@@ -7,8 +7,8 @@ from typing import Any
 
 from ._autograd import grad as _grad
 from ._dtypes import float64
-from ._ops import astype
 from ._tensor import Tensor
+from .ops import astype
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 

@@ -1,0 +1,566 @@
+"""Elementwise ops (arithmetic, transcendental, activations, comparisons), each forward beside
+its vector-Jacobian rule, then their public functions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import _dtypes
+from .._creation import tensor_like
+from .._tensor import Function, Tensor, apply1, apply2
+from ._common import (
+    Number,
+    _binary_op,
+    _lift,
+    _mask,
+    _no_grad_result,
+    _promote,
+    _tensor_arg,
+    astype,
+)
+
+SQRT_2 = math.sqrt(2.0)
+
+
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+class Add(Function):
+    saves = ""
+
+    def forward(self, xp, a, b):
+        return a + b
+
+    def backward(self, xp, g):
+        return g, g
+
+
+class Sub(Function):
+    saves = ""
+
+    def forward(self, xp, a, b):
+        return a - b
+
+    def backward(self, xp, g):
+        return g, -g
+
+
+class Neg(Function):
+    exact = True
+    saves = ""
+    fresh = True
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, xp, g):
+        return (-g,)
+
+
+class Mul(Function):
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return a * b
+
+    def backward(self, xp, g, a, b):
+        return (
+            g * b if self.next[0] is not None else None,
+            g * a if self.next[1] is not None else None,
+        )
+
+
+class Div(Function):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return a / b
+
+    def backward(self, xp, g, a, b, y):
+        ga = g / b
+        return ga, (-ga * y if self.next[1] is not None else None)
+
+
+class Pow(Function):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return a**b
+
+    def backward(self, xp, g, a, b, y):
+        ga = gb = None
+        if self.next[0] is not None:
+            ga = g * b * a ** (b - 1)
+        if self.next[1] is not None:
+            log_a = math.log(a) if isinstance(a, Number) else xp.log(a)
+            gb = g * y * log_a
+        return ga, gb
+
+
+class Abs(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.abs(x)
+
+    def backward(self, xp, g, x):
+        return (g * xp.sign(x),)  # NOTE: gradient 0 at 0, as torch
+
+
+class Exp(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.exp(x)
+
+    def backward(self, xp, g, y):
+        return (g * y,)
+
+
+class Log(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.log(x)
+
+    def backward(self, xp, g, x):
+        return (g / x,)
+
+
+class Log1p(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.log1p(x)
+
+    def backward(self, xp, g, x):
+        return (g / (x + 1.0),)
+
+
+class Sqrt(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.sqrt(x)
+
+    def backward(self, xp, g, y):
+        return (g / (y * 2.0),)
+
+
+class Sin(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.sin(x)
+
+    def backward(self, xp, g, x):
+        return (g * xp.cos(x),)
+
+
+class Cos(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.cos(x)
+
+    def backward(self, xp, g, x):
+        return (-(g * xp.sin(x)),)
+
+
+class Tanh(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.tanh(x)
+
+    def backward(self, xp, g, y):
+        return (g * (1.0 - y * y),)
+
+
+def _stable_sigmoid(xp, z):
+    # NOTE: e^min(z,0) / (1 + e^-|z|) is 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) below: no exp
+    # ever overflows, and it is exact to the last bits at both ends (unlike 0.5*tanh(z/2)+0.5)
+    return xp.exp(xp.minimum(z, 0.0)) / (1.0 + xp.exp(-xp.abs(z)))
+
+
+class Sigmoid(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def forward(self, xp, x):
+        return _stable_sigmoid(xp, x)
+
+    def backward(self, xp, g, y):
+        return (g * y * (1.0 - y),)
+
+
+class Relu(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.maximum(x, 0.0)
+
+    def backward(self, xp, g, y):
+        return (g * _mask(xp, y > 0, g),)  # NOTE: gradient 0 at 0, as torch
+
+
+class LeakyRelu(Function):
+    exact = True
+    fresh = True
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.slope = float(negative_slope)
+
+    def forward(self, xp, x):
+        return xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, xp, g, x):
+        positive = _mask(xp, x > 0, g)
+        return (g * (positive * (1.0 - self.slope) + self.slope),)
+
+
+class Erf(Function):
+    exact = True
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.erf(x)
+
+    def backward(self, xp, g, x):
+        return (g * xp.exp(-(x * x)) * TWO_OVER_SQRT_PI,)
+
+
+GELU_K = math.sqrt(2.0 / math.pi)
+
+
+GELU_C = 0.044715
+
+
+class Gelu(Function):
+    """x * Phi(x) with Phi the normal CDF; ``approximate="tanh"`` uses torch's tanh formula."""
+
+    exact = True
+    fresh = True
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu approximate must be 'none' or 'tanh', not {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, xp, x):
+        if self.approximate == "tanh":
+            return 0.5 * x * (1.0 + xp.tanh(GELU_K * (x + GELU_C * x * x * x)))
+        return 0.5 * x * (1.0 + xp.erf(x / SQRT_2))
+
+    def backward(self, xp, g, x):
+        if self.approximate == "tanh":
+            t = xp.tanh(GELU_K * (x + GELU_C * x * x * x))
+            du = GELU_K * (1.0 + 3.0 * GELU_C * x * x)
+            return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
+        cdf = 0.5 * (1.0 + xp.erf(x / SQRT_2))
+        pdf = xp.exp(-0.5 * x * x) * INV_SQRT_2PI
+        return (g * (cdf + x * pdf),)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold`` as in torch."""
+
+    exact = True
+    fresh = True
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def forward(self, xp, x):
+        z = x * self.beta
+        soft = (xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        return xp.where(z > self.threshold, x, soft)
+
+    def backward(self, xp, g, x):
+        z = x * self.beta
+        linear = _mask(xp, z > self.threshold, g)
+        return (g * (linear + (1.0 - linear) * _stable_sigmoid(xp, z)),)
+
+
+class LogAddExp(Function):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return xp.logaddexp(a, b)
+
+    def backward(self, xp, g, a, b, y):
+        return g * xp.exp(a - y), g * xp.exp(b - y)
+
+
+class Maximum(Function):
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return xp.maximum(a, b)
+
+    def backward(self, xp, g, a, b):
+        # NOTE: ties split the gradient half and half, as torch
+        ga = g * (_mask(xp, a > b, g) + _mask(xp, a == b, g) * 0.5)
+        return ga, g - ga
+
+
+class Minimum(Function):
+    fresh = True
+
+    def forward(self, xp, a, b):
+        return xp.minimum(a, b)
+
+    def backward(self, xp, g, a, b):
+        ga = g * (_mask(xp, a < b, g) + _mask(xp, a == b, g) * 0.5)
+        return ga, g - ga
+
+
+class Clip(Function):
+    exact = True
+    fresh = True
+
+    def __init__(self, lo: float | None, hi: float | None) -> None:
+        self.lo, self.hi = lo, hi
+
+    def forward(self, xp, x):
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, xp, g, x):
+        # NOTE: the gradient passes at the bounds themselves, as torch's clamp
+        if self.lo is not None:
+            g = g * _mask(xp, x >= self.lo, g)
+        if self.hi is not None:
+            g = g * _mask(xp, x <= self.hi, g)
+        return (g,)
+
+
+class Where(Function):
+    saves = ""
+    fresh = True
+
+    def __init__(self, cond: Any) -> None:
+        self.cond = cond
+
+    def forward(self, xp, a, b):
+        return xp.where(self.cond, a, b)
+
+    def backward(self, xp, g):
+        return xp.where(self.cond, g, 0.0), xp.where(self.cond, 0.0, g)
+
+
+add = _binary_op(
+    Add, "add", "Elementwise ``a + b`` with broadcasting; either side may be a number."
+)
+
+
+subtract = _binary_op(Sub, "subtract", "Elementwise ``a - b`` with broadcasting.")
+
+
+multiply = _binary_op(Mul, "multiply", "Elementwise ``a * b`` with broadcasting.")
+
+
+divide = _binary_op(
+    Div, "divide", "Elementwise ``a / b`` (integers divide as floats, as in torch).", True
+)
+
+
+pow = _binary_op(Pow, "pow", "Elementwise ``a ** b``; the exponent may be a tensor or a number.")  # noqa: A001
+
+
+def negative(x: Tensor) -> Tensor:
+    """Elementwise ``-x``."""
+    return apply1(Neg(), _tensor_arg(x))
+
+
+def _unary(op_cls: type[Function], doc: str) -> Any:
+    def fn(x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and x.data.dtype in x._xp.floats:
+            return apply1(op_cls(), x)
+        x = _tensor_arg(x)
+        if not x.dtype.is_floating_point and op_cls is not Abs:
+            x = astype(x, _dtypes.default_float)
+        return apply1(op_cls(), x)
+
+    fn.__name__ = fn.__qualname__ = doc.split()[0].strip("`")
+    fn.__doc__ = doc
+    return fn
+
+
+abs = _unary(Abs, "abs(x): elementwise absolute value; the gradient at 0 is 0.")  # noqa: A001
+
+
+exp = _unary(Exp, "exp(x): elementwise exponential.")
+
+
+log = _unary(Log, "log(x): elementwise natural logarithm.")
+
+
+log1p = _unary(Log1p, "log1p(x): elementwise log(1 + x), accurate for small x.")
+
+
+sqrt = _unary(Sqrt, "sqrt(x): elementwise square root.")
+
+
+sin = _unary(Sin, "sin(x): elementwise sine.")
+
+
+cos = _unary(Cos, "cos(x): elementwise cosine.")
+
+
+tanh = _unary(Tanh, "tanh(x): elementwise hyperbolic tangent.")
+
+
+sigmoid = _unary(Sigmoid, "sigmoid(x): elementwise 1 / (1 + exp(-x)), computed without overflow.")
+
+
+relu = _unary(Relu, "relu(x): elementwise max(x, 0); the gradient at 0 is 0, as in torch.")
+
+
+erf = _unary(Erf, "erf(x): elementwise error function.")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """Elementwise ``x`` for x > 0 and ``negative_slope * x`` otherwise."""
+    return apply1(LeakyRelu(negative_slope), _tensor_arg(x))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit ``x * Phi(x)``; ``approximate="tanh"`` as in torch."""
+    return apply1(Gelu(approximate), _tensor_arg(x))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``."""
+    return apply1(Softplus(beta, threshold), _tensor_arg(x))
+
+
+maximum = _binary_op(
+    Maximum, "maximum", "Elementwise maximum with broadcasting; ties split the gradient evenly."
+)
+
+
+logaddexp = _binary_op(
+    LogAddExp, "logaddexp", "Elementwise ``log(exp(a) + exp(b))``, computed without overflow."
+)
+
+
+minimum = _binary_op(
+    Minimum, "minimum", "Elementwise minimum with broadcasting; ties split the gradient evenly."
+)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Clamp ``x`` into ``[min, max]`` (either may be None); the gradient passes at the bounds."""
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and not isinstance(v, Number):
+            raise TypeError(
+                f"clip {name} must be a Python number or None, not {type(v).__name__}; "
+                "use polygrad.maximum / polygrad.minimum for tensor bounds"
+            )
+    return apply1(Clip(min, max), _tensor_arg(x))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a`` where ``condition`` is true, else ``b``, with broadcasting."""
+    like = next((t for t in (a, b, condition) if isinstance(t, Tensor)), None)
+    cond = _lift(condition, like) if like is not None else _tensor_arg(condition)
+    if not isinstance(cond, Tensor) or cond.dtype != _dtypes.bool_:
+        got = cond.dtype.name if isinstance(cond, Tensor) else type(cond).__name__
+        raise TypeError(f"where() needs a bool tensor as condition, not {got}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+
+        a = tensor_like(a, cond)
+    a, b = _lift(a, cond), _lift(b, cond)
+    a, b = _promote(a, b)
+    return apply2(Where(cond.data), a, b)
+
+
+def _compare(name: str) -> Any:
+    def fn(a: Any, b: Any) -> Tensor:
+        like = a if isinstance(a, Tensor) else b
+        a, b = _lift(a, like), _lift(b, like)
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            a, b = _promote(a, b)
+        xp = like._xp
+        return Tensor._wrap(
+            getattr(xp, name)(
+                a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b
+            ),
+            xp,
+        )
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name}(a, b): elementwise comparison giving a bool tensor (no gradient)."
+    return fn
+
+
+less = _compare("less")
+
+
+less_equal = _compare("less_equal")
+
+
+greater = _compare("greater")
+
+
+greater_equal = _compare("greater_equal")
+
+
+equal = _compare("equal")
+
+
+not_equal = _compare("not_equal")
+
+
+logical_and = _compare("logical_and")
+
+
+logical_or = _compare("logical_or")
+
+
+logical_xor = _compare("logical_xor")
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """Elementwise not of a bool tensor."""
+    return _no_grad_result(x, x._xp.logical_not(x.data))
+
+
+def sign(x: Tensor) -> Tensor:
+    """Elementwise sign (-1, 0 or 1); no gradient (it is zero almost everywhere)."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.sign(x.data))
+
+
+def isfinite(x: Tensor) -> Tensor:
+    """Elementwise test for finite values (a bool tensor)."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.isfinite(x.data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    """Elementwise test for NaN (a bool tensor)."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.isnan(x.data))

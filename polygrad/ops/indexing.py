@@ -1,0 +1,159 @@
+"""Indexing: ``x[key]``, ``take`` and ``add_at`` (the scatter-add that is indexing's adjoint)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from .. import _backend
+from .._backend import TakeKey
+from .._checks import check_index_range, normalize_axis
+from .._creation import tensor_like
+from .._tensor import Function, Tensor, apply1, mark_view
+from ._common import _tensor_arg
+
+
+class GetItem(Function):
+    exact = True
+    saves = ""
+    fresh = True
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+
+    def forward(self, xp, x):
+        self.in_shape = tuple(x.shape)
+        return _index(xp, x, self.key)
+
+    def backward(self, xp, g):
+        return (xp.add_at(self.in_shape, self.key, g),)
+
+
+class AddAt(Function):
+    """Zeros of ``shape`` with the input added at ``[key]``: the adjoint of indexing."""
+
+    exact = True
+    saves = ""
+
+    def __init__(self, shape: tuple[int, ...], key: tuple) -> None:
+        self.out_shape, self.key = shape, key
+
+    def forward(self, xp, values):
+        return xp.add_at(self.out_shape, self.key, values)
+
+    def backward(self, xp, g):
+        return (_index(xp, g, self.key),)
+
+
+def _index(xp, x, key):
+    """``x[key]`` for a backend array or a Tensor, with TakeKeys run through ``take``."""
+    if isinstance(key, TakeKey) and not isinstance(x, Tensor):
+        return key.apply(xp, x)
+    return x[key]
+
+
+def _key_to_backend(x: Tensor, key: Any) -> tuple:
+    """An indexing key with Tensors, lists and NumPy arrays turned into backend arrays."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            if k._xp is not x._xp:
+                raise _backend.BackendError(
+                    f"cannot index a {x.backend} tensor with a {k.backend} tensor"
+                )
+            out.append(k.data)
+        elif isinstance(k, (list, tuple)) or (
+            hasattr(k, "shape") and type(k).__module__ == "numpy"
+        ):
+
+            out.append(tensor_like(k, x).data)
+        elif isinstance(k, bool):
+            raise IndexError("a Python bool is not a valid index; use a bool tensor mask")
+        else:
+            out.append(k)
+    # NumPy fills missing trailing axes with ':'; the standard wants an explicit '...'
+    xp = x._xp
+    used = builtins.sum(
+        0 if k is None else k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
+        for k in out
+    )
+    # (a bool mask must stay the only index: the standard allows it only that way)
+    masks = builtins.any(hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") for k in out)
+    if used < x.ndim and not masks and not builtins.any(k is Ellipsis for k in out):
+        out.append(Ellipsis)
+    return tuple(out)
+
+
+def _as_take(x: Tensor, key: tuple) -> TakeKey | None:
+    """The key as a TakeKey if it is full slices, integer arrays on consecutive axes, then
+    full slices (or ``...``): the advanced indexing every backend can do through ``take``."""
+    xp = x._xp
+    arrays = [i for i, k in enumerate(key) if hasattr(k, "shape")]
+    if not arrays or arrays != list(range(arrays[0], arrays[-1] + 1)):
+        return None
+    first, n = arrays[0], len(arrays)
+    index = [key[i] for i in arrays]
+    if first + n > x.ndim or not builtins.all(xp.isdtype(i.dtype, "integral") for i in index):
+        return None
+    full = slice(None)
+    if builtins.any(k != full for k in key[:first]) or builtins.any(
+        k != full and k is not Ellipsis for k in key[first + n :]
+    ):
+        return None
+    if n > 1:
+        index = xp.broadcast_arrays(*index)
+    flat = None
+    for axis, idx in zip(range(first, first + n), index):
+        size = x.shape[axis]
+        check_index_range(xp, idx, size, "indexing", axis)
+        idx = xp.where(idx < 0, idx + size, idx)
+        flat = idx if flat is None else flat * size + idx
+    return TakeKey(first, n, xp.reshape(flat, (-1,)), tuple(index[0].shape))
+
+
+def getitem(x: Tensor, key: Any) -> Tensor:
+    """``x[key]`` with slices, ints, None, ``...``, integer arrays and bool masks.
+
+    An integer array on one axis (``x[idx]``, ``x[:, idx]``) works on every backend: it runs
+    as the standard's ``take``. Other advanced keys (several arrays, bool masks) go to the
+    backend's own indexing, where the backend allows them. The gradient scatter-adds, so
+    repeated indices accumulate.
+    """
+    if isinstance(key, TakeKey):
+        return apply1(GetItem(key), x)
+    k = _key_to_backend(x, key)
+    if _backend._is_basic(k):  # slices, ints, None, ...: a view of x, as in torch
+        return mark_view(apply1(GetItem(k), x), x, ("key", k))
+    return apply1(GetItem(_as_take(x, k) or k), x)
+
+
+def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
+    """Elements of ``x`` at integer ``indices`` along ``axis`` (the standard's ``take``).
+
+    ``axis`` may be None only for 1-D ``x``. Negative indices count from the end; repeated
+    indices accumulate in the gradient.
+    """
+    x = _tensor_arg(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"take needs an axis for a tensor of shape {x.shape}")
+        axis = 0
+    axis = normalize_axis(axis, x.ndim, "take")
+    index = _key_to_backend(x, (slice(None),) * axis + (indices, Ellipsis))[axis]
+    if not hasattr(index, "ndim") or not x._xp.isdtype(index.dtype, "integral"):
+        raise TypeError(f"take: indices must be an integer tensor, not {index!r}")
+    if index.ndim != 1:
+        raise ValueError(f"take: indices must be 1-D (as the standard's take), not {index.shape}")
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
+    """Zeros of ``shape`` with ``values`` added at ``[key]``, repeated indices accumulating:
+    the adjoint of indexing (and the rule behind its gradient)."""
+    values = _tensor_arg(values)
+    if not isinstance(key, TakeKey):
+        key = _key_to_backend(values, key)
+    return apply1(AddAt(tuple(shape), key), values)

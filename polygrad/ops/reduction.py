@@ -1,0 +1,254 @@
+"""Reductions (sum, mean, var, max, prod, logsumexp ...) and softmax, forward beside rule."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import _dtypes
+from .._checks import normalize_axes, normalize_axis
+from .._tensor import Function, Tensor, apply1
+from ._common import _float_input, _no_grad_result, _tensor_arg, astype
+
+
+def _axes(axis: Any, ndim: int, op: str = "reduction") -> tuple[int, ...]:
+    """Normalize an axis argument (None, int or tuple) to a sorted tuple of non-negative axes."""
+    return normalize_axes(axis, ndim, op)
+
+
+class _Reduction(Function):
+    """Shared bookkeeping: the reduced axes, and the shape with those axes kept as size 1."""
+
+    exact = True
+
+    def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
+        self.axis, self.keepdims = axis, keepdims
+
+    def setup(self, x: Any) -> tuple[int, ...]:
+        self.axes = _axes(self.axis, x.ndim, type(self).__name__.lower())
+        self.in_shape = tuple(x.shape)
+        self.kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+        self.count = math.prod(x.shape[i] for i in self.axes)
+        return self.axes
+
+    def expand(self, xp, g):
+        """An output-shaped array reshaped to keep the reduced axes as size 1."""
+        return g if self.keepdims else xp.reshape(g, self.kept)
+
+
+class Sum(_Reduction):
+    saves = ""
+
+    def forward(self, xp, x):
+        return xp.sum(x, axis=self.setup(x), keepdims=self.keepdims)
+
+    def backward(self, xp, g):
+        return (xp.broadcast_to(self.expand(xp, g), self.in_shape),)
+
+
+class Mean(_Reduction):
+    saves = ""
+
+    def forward(self, xp, x):
+        return xp.mean(x, axis=self.setup(x), keepdims=self.keepdims)
+
+    def backward(self, xp, g):
+        return (xp.broadcast_to(self.expand(xp, g) / self.count, self.in_shape),)
+
+
+class Var(_Reduction):
+    fresh = True
+
+    def __init__(self, axis: Any = None, correction: float = 0.0, keepdims: bool = False):
+        super().__init__(axis, keepdims)
+        self.correction = correction
+
+    def forward(self, xp, x):
+        axes = self.setup(x)
+        return xp.var(x, axis=axes, correction=self.correction, keepdims=self.keepdims)
+
+    def backward(self, xp, g, x):
+        centered = x - xp.mean(x, axis=self.axes, keepdims=True)
+        return (self.expand(xp, g) * centered * (2.0 / (self.count - self.correction)),)
+
+
+class Std(Var):
+    saves = "both"
+
+    def forward(self, xp, x):
+        axes = self.setup(x)
+        return xp.std(x, axis=axes, correction=self.correction, keepdims=self.keepdims)
+
+    def backward(self, xp, g, x, y):
+        centered = x - xp.mean(x, axis=self.axes, keepdims=True)
+        scale = self.expand(xp, g) / (self.expand(xp, y) * (self.count - self.correction))
+        return (scale * centered,)
+
+
+class Max(_Reduction):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.max(x, axis=self.setup(x), keepdims=self.keepdims)
+
+    def backward(self, xp, g, x, y):
+        # NOTE: ties share the gradient evenly, as torch's amax
+        hit = xp.astype(x == self.expand(xp, y), g.dtype)
+        count = xp.sum(hit, axis=self.axes, keepdims=True)
+        return (self.expand(xp, g) * hit / count,)
+
+
+class Min(Max):
+    def forward(self, xp, x):
+        return xp.min(x, axis=self.setup(x), keepdims=self.keepdims)
+
+
+class Prod(_Reduction):
+    fresh = True
+
+    def forward(self, xp, x):
+        return xp.prod(x, axis=self.setup(x), keepdims=self.keepdims)
+
+    def backward(self, xp, g, x):
+        # d prod / d x_i is the product of the others: prod/x_i when no zero is in the slice;
+        # with exactly one zero only that element gets a gradient; with two or more none does.
+        zero = x == 0
+        safe = xp.where(zero, 1.0, x)
+        others = xp.prod(safe, axis=self.axes, keepdims=True)
+        n_zero = xp.sum(xp.astype(zero, g.dtype), axis=self.axes, keepdims=True)
+        grad_nonzero = xp.where(n_zero == 0, others / safe, 0.0)
+        grad_zero = xp.where(n_zero == 1, others, 0.0)
+        return (self.expand(xp, g) * xp.where(zero, grad_zero, grad_nonzero),)
+
+
+class LogSumExp(_Reduction):
+    saves = "both"
+    fresh = True
+
+    def forward(self, xp, x):
+        axes = self.setup(x)
+        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0.0)
+        out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
+        return out if self.keepdims or not axes else xp.squeeze(out, axis=axes)
+
+    def backward(self, xp, g, x, y):
+        return (self.expand(xp, g) * xp.exp(x - self.expand(xp, y)),)
+
+
+class Softmax(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, xp, x):
+        e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
+        return e / xp.sum(e, axis=self.axis, keepdims=True)
+
+    def backward(self, xp, g, y):
+        return (y * (g - xp.sum(g * y, axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    exact = True
+    saves = "output"
+    fresh = True
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, xp, x):
+        z = x - xp.max(x, axis=self.axis, keepdims=True)
+        return z - xp.log(xp.sum(xp.exp(z), axis=self.axis, keepdims=True))
+
+    def backward(self, xp, g, y):
+        return (g - xp.exp(y) * xp.sum(g, axis=self.axis, keepdims=True),)
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (int, tuple or None for all); bools count as int64, as in torch."""
+    x = _tensor_arg(x)
+    if x.dtype is _dtypes.bool_:
+        x = astype(x, _dtypes.int64)
+    return apply1(Sum(axis, keepdims), x)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (int, tuple or None for all)."""
+    return apply1(Mean(axis, keepdims), _float_input(x))
+
+
+def var(x: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
+    """Variance over ``axis`` divided by ``N - correction``.
+
+    ``correction=0`` (the default, as in NumPy and the array API) is the population variance;
+    pass ``correction=1`` for torch's default, the unbiased one.
+    """
+    return apply1(Var(axis, correction, keepdims), _float_input(x))
+
+
+def std(x: Tensor, axis: Any = None, correction: float = 0.0, keepdims: bool = False) -> Tensor:
+    """Standard deviation over ``axis``; ``correction`` as in :func:`var`."""
+    return apply1(Std(axis, correction, keepdims), _float_input(x))
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; tied maxima share the gradient evenly (torch's ``amax``)."""
+    return apply1(Max(axis, keepdims), _tensor_arg(x))
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; tied minima share the gradient evenly (torch's ``amin``)."""
+    return apply1(Min(axis, keepdims), _tensor_arg(x))
+
+
+def prod(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``; the gradient is exact where elements are zero."""
+    return apply1(Prod(axis, keepdims), _tensor_arg(x))
+
+
+def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis``, computed without overflow."""
+    return apply1(LogSumExp(axis, keepdims), _float_input(x))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``axis``, computed without overflow."""
+    x = _float_input(x)
+    a = normalize_axis(axis, x.ndim, "softmax")
+    return apply1(Softmax(a if x.ndim else None), x)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """``x - logsumexp(x)`` along ``axis``, computed without overflow."""
+    x = _float_input(x)
+    a = normalize_axis(axis, x.ndim, "log_softmax")
+    return apply1(LogSoftmax(a if x.ndim else None), x)
+
+
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the maximum along ``axis`` (of the flattened tensor if None), an int64 tensor."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.argmax(x.data, axis=axis, keepdims=keepdims))
+
+
+def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the minimum along ``axis`` (of the flattened tensor if None), an int64 tensor."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.argmin(x.data, axis=axis, keepdims=keepdims))
+
+
+def any(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element along ``axis`` is true."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.any(x.data, axis=axis, keepdims=keepdims))
+
+
+def all(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element along ``axis`` is true."""
+    x = _tensor_arg(x)
+    return _no_grad_result(x, x._xp.all(x.data, axis=axis, keepdims=keepdims))
