@@ -119,9 +119,13 @@ class Function:
     #: dtypes, so the engine can skip undoing broadcasting and casting for this op.
     exact = False
     _retain = None  # a weak reference to the tensor that called retain_grad()
-    #: ((leaf, version), ...) for leaves whose arrays this op saved: backward checks that no
-    #: in-place write (an optimizer step, t[...] = v) changed them in between
+    #: ((version counter, version, saved index), ...) for the arrays this op saved: backward
+    #: checks that no in-place write (an optimizer step, t[...] = v) changed them in between
     _versions: tuple = ()
+    #: True for two-input ops whose rule needs each input only for the other's gradient
+    #: (``a * b``, ``a @ b``): an input is then guarded only when the other requires grad,
+    #: so ``3 * d`` does not stop ``d`` from being written in place, as in torch
+    cross = False
 
     # next, saved, shape, dtype: set by apply() when the op is recorded; _grad and _deps:
     # the engine's per-walk state (the gradient gathered so far, consumers still to come).
@@ -296,9 +300,10 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
         op.next = (ea, eb)
         if saves == "inputs" or saves == "both":
             versions = []
-            if isinstance(a, Tensor):
+            cross = op.cross
+            if isinstance(a, Tensor) and (rb or not cross):
                 versions.append(_saved_version(a, 0))
-            if isinstance(b, Tensor):
+            if isinstance(b, Tensor) and (ra or not cross):
                 versions.append(_saved_version(b, 1))
             if saves == "inputs":
                 op.saved = (da, db)

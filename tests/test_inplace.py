@@ -158,7 +158,17 @@ def c_write_after_use(x):
     return (z * y).sum()
 
 
+def c_accumulate_into_products_and_quotients(x):
+    # torch's Mul by a number and Div save no output: writing the result in place is fine
+    d = x * 2
+    d += 3 * d + x
+    g = d / 2.0
+    g += 10.0 / d
+    return g.sum()
+
+
 CASES = [
+    (c_accumulate_into_products_and_quotients, [(3,)]),
     (c_setitem_value, [(3,), ()]),
     (c_setitem_slice, [(5,), (2,)]),
     (c_setitem_number, [(3,)]),

@@ -64,6 +64,7 @@ class Neg(Function):
 
 class Mul(Function):
     fresh = True
+    cross = True
 
     def forward(self, xp, a, b):
         return a * b
@@ -76,15 +77,16 @@ class Mul(Function):
 
 
 class Div(Function):
-    saves = "both"
+    # NOTE: saves the inputs, not the output (as torch), so writing into the quotient in
+    # place (q += 1) leaves its own gradient intact
     fresh = True
 
     def forward(self, xp, a, b):
         return a / b
 
-    def backward(self, xp, g, a, b, y):
+    def backward(self, xp, g, a, b):
         ga = g / b
-        return ga, (-ga * y if self.next[1] is not None else None)
+        return ga, (-ga * a / b if self.next[1] is not None else None)
 
 
 class Pow(Function):
@@ -304,13 +306,13 @@ class Softplus(Function):
 
 
 class LogAddExp(Function):
-    saves = "both"
     fresh = True
 
     def forward(self, xp, a, b):
         return xp.logaddexp(a, b)
 
-    def backward(self, xp, g, a, b, y):
+    def backward(self, xp, g, a, b):
+        y = xp.logaddexp(a, b)
         return g * xp.exp(a - y), g * xp.exp(b - y)
 
 

@@ -8,6 +8,7 @@ from ._common import _lift, _promote, _tensor_arg
 
 class Matmul(Function):
     fresh = True
+    cross = True
 
     def forward(self, xp, a, b):
         return xp.matmul(a, b)
