@@ -111,6 +111,7 @@ from ._ops import (
 )
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 
 cat = concat
 clamp = clip
