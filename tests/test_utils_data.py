@@ -455,3 +455,19 @@ def test_persistent_workers_keep_their_processes_across_epochs():
 
 def test_polygrad_utils_is_an_attribute_after_import():
     assert pg.utils.data.DataLoader is pud.DataLoader
+
+
+def test_tensor_dataset_rows_and_batches_keep_gradients_and_bounds():
+    w = pg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    ds = pud.TensorDataset(w, pg.arange(3))
+    (xb, yb), = list(pud.DataLoader(ds, batch_size=3, sampler=[2, 0, 2]))
+    assert xb.requires_grad and yb.numpy().tolist() == [2, 0, 2]
+    (xb * pg.tensor([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[2, 2], [0, 0], [4, 4]])
+    plain = pud.TensorDataset(pg.arange(3), pg.arange(3))
+    assert plain[-1][0].item() == 2 and not plain[0][0].requires_grad
+    with pytest.raises(IndexError, match="out of bounds"):
+        plain[3]
+    batch = next(iter(pud.DataLoader(plain, batch_size=3)))
+    assert_on_backend(batch[0])
+    assert batch[0].numpy().tolist() == [0, 1, 2] and batch[0].dtype == pg.int64

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..._creation import tensor
 from ..._ops import stack
-from ..._tensor import Tensor
+from ..._tensor import Tensor, is_grad_enabled
 
 __all__ = ["default_collate", "default_convert", "collate", "default_collate_fn_map"]
 
@@ -44,9 +44,18 @@ def _check_same_shape(batch: list, what: str) -> None:
 
 
 def collate_tensor_fn(batch: list, *, collate_fn_map: dict | None = None) -> Tensor:
-    """Stack polygrad Tensors along a new first axis."""
+    """Stack polygrad Tensors along a new first axis (recorded for backward if any needs it)."""
     _check_same_shape(batch, "tensor")
-    return stack(batch, 0)
+    xp = batch[0]._xp
+    if is_grad_enabled() and any(t.requires_grad for t in batch):
+        return stack(batch, 0)
+    if any(t._xp is not xp or t.device != batch[0].device for t in batch):
+        raise RuntimeError(
+            "default_collate: all tensors of a batch must be on one backend and device, got "
+            + ", ".join(sorted({f"{t.backend}:{t.device}" for t in batch}))
+        )
+    # nothing to record: one stack in the backend's namespace instead of a graph op per sample
+    return Tensor._wrap(xp.stack([t.data for t in batch], axis=0), xp)
 
 
 def collate_numpy_array_fn(batch: list, *, collate_fn_map: dict | None = None) -> Tensor:

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
+from ..._tensor import Tensor, is_grad_enabled
 from ._generator import Generator, randperm
 
 __all__ = [
@@ -71,10 +72,24 @@ class TensorDataset(Dataset[tuple[Any, ...]]):
         self.tensors = tensors
 
     def __getitem__(self, index: Any) -> tuple[Any, ...]:
-        return tuple(t[index] for t in self.tensors)
+        return tuple(_row(t, index) for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+def _row(t: Any, index: Any) -> Any:
+    """``t[index]``; for an int index of a Tensor with nothing to record, without a graph op."""
+    if (
+        isinstance(t, Tensor)
+        and isinstance(index, int)
+        and not (t.requires_grad and is_grad_enabled())
+    ):
+        n = t.shape[0]
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {n}")
+        return Tensor._wrap(t.data[index, ...], t._xp)
+    return t[index]
 
 
 class StackDataset(Dataset):
