@@ -113,6 +113,8 @@ from .ops import (
     var,
     where,
 )
+from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
+from .utils.data import Generator
 
 cat = concat
 clamp = clip
