@@ -84,6 +84,19 @@ def product_friendly(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
+def with_zeros(k: int) -> Sampler:
+    """product_friendly values with ``k`` exact zeros in every row (last axis): the prod
+    gradient and Hessian through one zero and through two."""
+
+    def sample(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        rows = product_friendly(rng, shape).reshape(-1, shape[-1])
+        for row in rows:
+            row[rng.permutation(row.size)[:k]] = 0.0
+        return rows.reshape(shape)
+
+    return sample
+
+
 def boolean(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return rng.random(shape) < 0.5
 
@@ -253,6 +266,7 @@ def _elementwise() -> list[Op]:
         Op("sin", pg.sin, torch.sin, UNARY),
         Op("cos", pg.cos, torch.cos, UNARY),
         Op("tanh", pg.tanh, torch.tanh, UNARY),
+        Op("erf", pg.erf, torch.erf, UNARY),
         Op("sigmoid", pg.sigmoid, torch.sigmoid, UNARY, uniform(-6.0, 6.0)),
         Op("relu", pg.relu, torch.relu, UNARY, away_from_zero),
         Op("relu_method", lambda x: x.relu(), torch.relu, UNARY[2:3], away_from_zero),
@@ -413,6 +427,26 @@ def _reductions() -> list[Op]:
         "min", pg.min, lambda x, axis, keepdims: torch.amin(x, _dims(x, axis), keepdims), distinct
     )
     ops += _reduction("prod", pg.prod, _torch_prod, product_friendly)
+    for k in (1, 2):
+        for axis in (None, -1, (0, 1)):
+            ops.append(
+                Op(
+                    f"prod_{k}_zeros[axis={axis}]",
+                    lambda x, axis: pg.prod(x, axis=axis),
+                    lambda x, axis: _torch_prod(x, axis, False),
+                    (((2, 4),),),
+                    with_zeros(k),
+                    {"axis": axis},
+                )
+            )
+    ops.append(
+        Op(
+            "norm_composition",
+            lambda x: pg.sqrt(pg.sum(x * x, axis=-1)),
+            lambda x: torch.linalg.vector_norm(x, dim=-1),
+            (((5,),), ((2, 3),)),
+        )
+    )
     ops += _reduction(
         "logsumexp",
         pg.logsumexp,
@@ -707,6 +741,17 @@ def _indexing() -> list[Op]:
                 {"key": key},
                 True,
                 backends,
+            )
+        )
+    for axis, shape in ((0, (4, 3)), (1, (3, 4)), (None, (4,))):
+        ops.append(
+            Op(
+                f"take[axis={axis}]",
+                lambda x, index, axis: pg.take(x, index, axis=axis),
+                lambda x, index, axis: torch.index_select(x, axis or 0, index),
+                ((shape,),),
+                normal,
+                {"index": np.array([3, 0, 3, 1]), "axis": axis},
             )
         )
     return ops

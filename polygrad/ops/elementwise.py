@@ -96,13 +96,22 @@ class Pow(Function):
     def forward(self, xp, a, b):
         return a**b
 
+    # NOTE: as torch, a zero exponent gives the base gradient 0 (not 0 * a**-1, NaN at a = 0),
+    # and a zero base with a non-negative exponent gives the exponent gradient 0 (not
+    # 0 * log 0); a negative base has a NaN exponent gradient (its log is NaN).
     def backward(self, xp, g, a, b, y):
         ga = gb = None
         if self.next[0] is not None:
-            ga = g * b * a ** (b - 1)
+            if isinstance(b, Number):
+                ga = xp.zeros_like(g) if b == 0 else g * b * a ** (b - 1)
+            else:
+                ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if self.next[1] is not None:
-            log_a = math.log(a) if isinstance(a, Number) else xp.log(a)
-            gb = g * y * log_a
+            if isinstance(a, Number):
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+                gb = g * (xp.where(b >= 0, 0.0, y * log_a) if a == 0 else y * log_a)
+            else:
+                gb = g * xp.where(xp.logical_and(a == 0, b >= 0), 0.0, y * xp.log(a))
         return ga, gb
 
 
@@ -347,6 +356,9 @@ class Clip(Function):
         self.lo, self.hi = lo, hi
 
     def forward(self, xp, x):
+        if self.lo is not None and self.hi is not None and self.lo > self.hi:
+            # NOTE: min > max gives max everywhere, as torch (array-api-strict's clip refuses)
+            return xp.minimum(xp.maximum(x, self.lo), self.hi)
         return xp.clip(x, self.lo, self.hi)
 
     def backward(self, xp, g, x):

@@ -53,6 +53,8 @@ class Mean(_Reduction):
         return xp.mean(x, axis=self.setup(x), keepdims=self.keepdims)
 
     def backward(self, xp, g):
+        if self.count == 0:  # an empty input: no g / 0, whose d/dg would be inf * 0 = NaN
+            return (xp.broadcast_to(self.expand(xp, g), self.in_shape),)
         return (xp.broadcast_to(self.expand(xp, g) / self.count, self.in_shape),)
 
 
@@ -65,11 +67,24 @@ class Var(_Reduction):
 
     def forward(self, xp, x):
         axes = self.setup(x)
+        # (all axes as None: array-api-compat's torch var / std of axis=() ignore correction)
+        axes = None if len(axes) == x.ndim else axes
         return xp.var(x, axis=axes, correction=self.correction, keepdims=self.keepdims)
 
     def backward(self, xp, g, x):
+        return (self._var_grad(xp, self.expand(xp, g), x),)
+
+    def _var_grad(self, xp, g, x):
+        """``g`` (reduced axes kept) times d var / d x.
+
+        NOTE: with no degree of freedom left (N <= correction) torch's rule gives, over all
+        axes, NaN where x is its mean and +inf elsewhere; over given axes 2 / (N - correction)
+        with 2 / 0 = inf (so NaN times a zero deviation). Both are copied here."""
         centered = x - xp.mean(x, axis=self.axes, keepdims=True)
-        return (self.expand(xp, g) * centered * (2.0 / (self.count - self.correction)),)
+        dof = self.count - self.correction
+        if dof <= 0 and (self.axis is None or x.ndim == 0):
+            return g * xp.where(centered == 0, math.nan, xp.full_like(centered, math.inf))
+        return g * (2.0 / dof if dof else math.inf) * centered  # torch's order: inf * g first
 
 
 class Std(Var):
@@ -77,12 +92,14 @@ class Std(Var):
 
     def forward(self, xp, x):
         axes = self.setup(x)
+        axes = None if len(axes) == x.ndim else axes
         return xp.std(x, axis=axes, correction=self.correction, keepdims=self.keepdims)
 
     def backward(self, xp, g, x, y):
-        centered = x - xp.mean(x, axis=self.axes, keepdims=True)
-        scale = self.expand(xp, g) / (self.expand(xp, y) * (self.count - self.correction))
-        return (scale * centered,)
+        # NOTE: a zero std gets gradient 0 (torch masks it), not 0 / 0
+        y = self.expand(xp, y)
+        g = xp.where(y == 0, 0.0, self.expand(xp, g) / (y * 2.0))
+        return (self._var_grad(xp, g, x),)
 
 
 class Max(_Reduction):
@@ -90,7 +107,25 @@ class Max(_Reduction):
     fresh = True
 
     def forward(self, xp, x):
-        return xp.max(x, axis=self.setup(x), keepdims=self.keepdims)
+        return xp.max(x, axis=self._nonempty(x), keepdims=self.keepdims)
+
+    def _nonempty(self, x):
+        """The reduced axes, refusing to reduce an empty slice (no maximum), as torch's amax:
+        IndexError over given axes, RuntimeError over all axes."""
+        axes = self.setup(x)
+        if self.count == 0:
+            name = type(self).__name__.lower()
+            if self.axis is None:
+                raise RuntimeError(
+                    f"{name}() of an empty tensor (shape {tuple(x.shape)}) over all axes: "
+                    "there is no identity; give the axis to reduce"
+                )
+            empty = [a for a in axes if x.shape[a] == 0]
+            raise IndexError(
+                f"{name}(): cannot reduce axis {empty[0]} of size 0 (tensor of shape "
+                f"{tuple(x.shape)}, axis={self.axis!r}); there is no identity"
+            )
+        return axes
 
     def backward(self, xp, g, x, y):
         # NOTE: ties share the gradient evenly, as torch's amax
@@ -101,7 +136,7 @@ class Max(_Reduction):
 
 class Min(Max):
     def forward(self, xp, x):
-        return xp.min(x, axis=self.setup(x), keepdims=self.keepdims)
+        return xp.min(x, axis=self._nonempty(x), keepdims=self.keepdims)
 
 
 class Prod(_Reduction):
@@ -111,8 +146,12 @@ class Prod(_Reduction):
         return xp.prod(x, axis=self.setup(x), keepdims=self.keepdims)
 
     def backward(self, xp, g, x):
+        if isinstance(x, Tensor):  # create_graph: a rule that is itself differentiable
+            return (self.expand(xp, g) * self._others(xp, x),)
         # d prod / d x_i is the product of the others: prod/x_i when no zero is in the slice;
         # with exactly one zero only that element gets a gradient; with two or more none does.
+        # (Right in value, but its masks are constants: differentiated again, it would lose
+        # every second derivative through a zero, so the recorded path uses _others.)
         zero = x == 0
         safe = xp.where(zero, 1.0, x)
         others = xp.prod(safe, axis=self.axes, keepdims=True)
@@ -121,6 +160,29 @@ class Prod(_Reduction):
         grad_zero = xp.where(n_zero == 1, others, 0.0)
         return (self.expand(xp, g) * xp.where(zero, grad_zero, grad_nonzero),)
 
+    def _others(self, xp, x):
+        """For each element, the product of the other elements of its slice, as exclusive
+        prefix times suffix products (log-step scans of multiplies): no division and no mask,
+        so it is exact at zeros and differentiates correctly to any order (as torch's cumprod
+        based rule)."""
+        n, keep = self.count, [i for i in range(x.ndim) if i not in self.axes]
+        moved = xp.permute_dims(x, tuple(keep) + self.axes)
+        if n <= 1:
+            return xp.ones_like(x)
+        flat = xp.reshape(moved, moved.shape[: len(keep)] + (n,))
+        before = xp.pad(flat[..., : n - 1], (1, 0), value=1.0)  # before_i = x_{i-1}
+        after = xp.pad(flat[..., 1:], (0, 1), value=1.0)  # after_i = x_{i+1}
+        step = 1
+        while step < n:
+            before = before * xp.pad(before[..., : n - step], (step, 0), value=1.0)
+            after = after * xp.pad(after[..., step:], (0, step), value=1.0)
+            step *= 2
+        others = xp.reshape(before * after, moved.shape)
+        inverse = [0] * x.ndim
+        for i, a in enumerate(tuple(keep) + self.axes):
+            inverse[a] = i
+        return xp.permute_dims(others, tuple(inverse))
+
 
 class LogSumExp(_Reduction):
     saves = "both"
@@ -128,6 +190,8 @@ class LogSumExp(_Reduction):
 
     def forward(self, xp, x):
         axes = self.setup(x)
+        if self.count == 0:  # an empty sum: log(0) = -inf, as torch
+            return xp.log(xp.sum(xp.exp(x), axis=axes, keepdims=self.keepdims))
         m = xp.max(x, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0.0)
         out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
@@ -146,6 +210,8 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, xp, x):
+        if x.ndim and x.shape[self.axis] == 0:  # an empty axis: an empty result, as torch
+            return xp.exp(x)
         e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
         return e / xp.sum(e, axis=self.axis, keepdims=True)
 
@@ -162,6 +228,8 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, xp, x):
+        if x.ndim and x.shape[self.axis] == 0:  # an empty axis: an empty result, as torch
+            return xp.exp(x)
         z = x - xp.max(x, axis=self.axis, keepdims=True)
         return z - xp.log(xp.sum(xp.exp(z), axis=self.axis, keepdims=True))
 
