@@ -626,6 +626,31 @@ def l1_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(pg.abs(x - target), reduction)
 
 
+# NOTE: torch's rule, not the derivative of the clamped logs: d loss / dp is
+# (p - y) / max(p (1 - p), eps), finite at p = 0 and p = 1 where the logs were clamped; eps is
+# torch's float32 1e-12, as a float64 number. The target's gradient uses the unclamped logs,
+# as torch's does.
+_BCE_EPS = 9.999999960041972e-13
+class _BinaryCrossEntropy(Function):
+    """Elementwise ``-(y log p + (1 - y) log(1 - p))`` with each log clamped at -100."""
+
+    fresh = True
+
+    def forward(self, xp, p, y):
+        log_p = xp.clip(xp.log(p), min=-100.0)
+        log_q = xp.clip(xp.log1p(-p), min=-100.0)
+        return (y - 1.0) * log_q - y * log_p
+
+    def backward(self, xp, g, p, y):
+        needs = self.next
+        gp = gy = None
+        if needs[0] is not None:
+            gp = g * (p - y) / xp.clip(p * (1.0 - p), min=_BCE_EPS)
+        if needs[1] is not None:
+            gy = g * (xp.log1p(-p) - xp.log(p))  # unclamped, as torch's (inf at p = 0 or 1)
+        return gp, gy
+
+
 def binary_cross_entropy(
     x: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
@@ -641,9 +666,7 @@ def binary_cross_entropy(
     """
     _check_reduction("binary_cross_entropy", reduction)
     _check_pair("binary_cross_entropy", x, target, float_target=True)
-    log_p = pg.clip(pg.log(x), min=-100.0)
-    log_q = pg.clip(pg.log(1.0 - x), min=-100.0)
-    loss = (target - 1.0) * log_q - target * log_p
+    loss = _BinaryCrossEntropy()(x, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -763,7 +786,8 @@ class _SoftmaxCrossEntropy(Function):
     def forward(self, xp, x, coef):
         z = x - xp.max(x, axis=self.axis, keepdims=True)
         log_p = z - xp.log(xp.sum(xp.exp(z), axis=self.axis, keepdims=True))
-        return -xp.sum(coef * log_p, axis=self.axis)
+        # a class with coefficient 0 adds nothing, even where its logit is -inf (masked)
+        return -xp.sum(coef * xp.where(coef == 0, xp.zeros_like(log_p), log_p), axis=self.axis)
 
     def backward(self, xp, g, x, coef):
         e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
@@ -806,9 +830,11 @@ class _IndexCrossEntropy(Function):
         else:
             self.count = None
         z = x - xp.max(x, axis=1, keepdims=True)
-        onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, x.dtype)
-        # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]
-        rows = xp.log(xp.sum(xp.exp(z), axis=1)) - xp.sum(z * onehot, axis=1)
+        onehot = xp.expand_dims(target, axis=1) == self.classes
+        # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]; picked
+        # with where, not a product, so a masked (-inf) logit of another class adds nothing
+        picked = xp.sum(xp.where(onehot, z, xp.zeros_like(z)), axis=1)
+        rows = xp.log(xp.sum(xp.exp(z), axis=1)) - picked
         total = xp.sum(rows if self.valid is None else rows * self.valid)
         return total / self.count if self.count is not None else total
 
@@ -913,7 +939,8 @@ def nll_loss(
     who = "nll_loss"
     _check_reduction(who, reduction)
     axis, coef, denominator = _class_coefficients(who, x, target, weight, ignore_index)
-    loss = -pg.sum(x * coef, axis=axis)
+    # where, not x * coef alone: a masked (-inf) log-probability of another class adds nothing
+    loss = -pg.sum(pg.where(coef == 0, pg.zeros_like(x), x) * coef, axis=axis)
     if reduction == "mean":
         return pg.sum(loss) / denominator
     return pg.sum(loss) if reduction == "sum" else loss
