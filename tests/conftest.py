@@ -7,6 +7,14 @@ import torch
 import polygrad as pg
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-long",
+        action="store_true",
+        help="run test_fuzz.py with thousands of random examples instead of CI's 60",
+    )
+
+
 def pytest_report_header(config):
     return f"polygrad backend: {pg.get_backend()}"
 

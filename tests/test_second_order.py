@@ -421,3 +421,20 @@ def test_var_of_one_element_warns_in_torch_and_is_nan_in_both() -> None:
         warnings.simplefilter("ignore")
         got = pg.var(pg.tensor([2.0], dtype=pg.float64), correction=1)
     assert bool(torch.isnan(t)) and bool(np.isnan(got.numpy()))
+
+
+NAN_CASES = {
+    "abs": (pg.abs, torch.abs),
+    "relu": (pg.relu, torch.relu),
+    "maximum": (lambda x: pg.maximum(x, x * 0.0 + 0.5), lambda x: torch.maximum(x, x * 0.0 + 0.5)),
+    "minimum": (lambda x: pg.minimum(0.5 + x * 0.0, x), lambda x: torch.minimum(0.5 + x * 0.0, x)),
+    "clip": (lambda x: pg.clip(x, -1.0, 1.0), lambda x: torch.clamp(x, -1.0, 1.0)),
+    "leaky_relu": (pg.leaky_relu, torch.nn.functional.leaky_relu),
+}
+
+
+@pytest.mark.parametrize("name", list(NAN_CASES))
+def test_kinked_ops_at_nan_pass_the_gradient_as_torch(name: str) -> None:
+    """A NaN input: torch's abs gives gradient 0 (its sign(NaN) is 0), relu and maximum pass it."""
+    fn, ref = NAN_CASES[name]
+    _edge(fn, ref, [np.nan, -2.0, 0.0, 0.5, 2.0])

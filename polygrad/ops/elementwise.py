@@ -123,7 +123,8 @@ class Abs(Function):
         return xp.abs(x)
 
     def backward(self, xp, g, x):
-        return (g * xp.sign(x),)  # NOTE: gradient 0 at 0, as torch
+        # NOTE: gradient 0 at 0 and at NaN, as torch (whose sign(NaN) is 0)
+        return (g * (_mask(xp, x > 0, g) - _mask(xp, x < 0, g)),)
 
 
 class Exp(Function):
@@ -233,7 +234,8 @@ class Relu(Function):
         return xp.maximum(x, 0.0)
 
     def backward(self, xp, g, y):
-        return (g * _mask(xp, y > 0, g),)  # NOTE: gradient 0 at 0, as torch
+        # NOTE: gradient 0 at 0, as torch; a NaN passes the gradient, as torch's (not y <= 0)
+        return (g * _mask(xp, xp.logical_not(y <= 0), g),)
 
 
 class LeakyRelu(Function):
@@ -332,9 +334,10 @@ class Maximum(Function):
         return xp.maximum(a, b)
 
     def backward(self, xp, g, a, b):
-        # NOTE: ties split the gradient half and half, as torch
-        ga = g * (_mask(xp, a > b, g) + _mask(xp, a == b, g) * 0.5)
-        return ga, g - ga
+        # NOTE: ties split the gradient half and half, as torch; with a NaN on either side
+        # both get all of it (torch masks out only the strictly smaller side)
+        tie = _mask(xp, a == b, g) * 0.5
+        return g * (1.0 - _mask(xp, a < b, g) - tie), g * (1.0 - _mask(xp, a > b, g) - tie)
 
 
 class Minimum(Function):
@@ -344,8 +347,8 @@ class Minimum(Function):
         return xp.minimum(a, b)
 
     def backward(self, xp, g, a, b):
-        ga = g * (_mask(xp, a < b, g) + _mask(xp, a == b, g) * 0.5)
-        return ga, g - ga
+        tie = _mask(xp, a == b, g) * 0.5
+        return g * (1.0 - _mask(xp, a > b, g) - tie), g * (1.0 - _mask(xp, a < b, g) - tie)
 
 
 class Clip(Function):
@@ -381,7 +384,10 @@ class Where(Function):
         return xp.where(self.cond, a, b)
 
     def backward(self, xp, g):
-        return xp.where(self.cond, g, 0.0), xp.where(self.cond, 0.0, g)
+        cond = self.cond
+        if isinstance(g, Tensor):  # create_graph: a constant Tensor (a 0-d NumPy condition is
+            cond = Tensor._wrap(cond, g._xp)  # a NumPy scalar, which where() would refuse)
+        return xp.where(cond, g, 0.0), xp.where(cond, 0.0, g)
 
 
 add = _binary_op(
