@@ -294,8 +294,9 @@ class Optimizer:
             w = _private_copy(w)
             state = {k: _private_copy(v) if _is_array(v) else v for k, v in state.items()}
         p.data = self._update(p._xp, w, p.grad.data, state, group)
-        if in_place:
-            mark_modified(p)  # graphs that saved p's array will refuse to backward through it
+        # graphs that saved p's array refuse to backward through it, and views of p re-derive
+        # their data from the new values (also after an out-of-place update)
+        mark_modified(p)
         if state:
             self.state[p] = state
 
