@@ -73,6 +73,15 @@ def _to_param_array(value: Any, p: Tensor) -> Any:
     return data
 
 
+def _stale(v: Any, w: Any, p: Tensor) -> bool:
+    """True when state array ``v`` is not of parameter array ``w``'s library, dtype or device."""
+    if isinstance(v, Tensor) or type(v) is not type(w) or v.dtype != w.dtype:
+        return True
+    if type(w).__module__ == "numpy":
+        return False
+    return p._xp.backend.device_of(v) != p.device
+
+
 def _as_step(value: Any) -> int:
     """A step count as a Python int (torch saves it as a 0-d float tensor)."""
     if isinstance(value, (int, float)):
@@ -288,6 +297,11 @@ class Optimizer:
         state = self.state.get(p)
         state = {} if state is None else state
         w = p.data
+        for k, v in state.items():
+            if _is_array(v) and _stale(v, w, p):
+                # the parameter moved (model.to(dtype / backend / device), model.double()):
+                # its state follows it, rather than computing on in the old precision or place
+                state[k] = _to_param_array(v, p)
         in_place = self._updates_in_place(w)
         if not in_place:
             # out of place: the update works on private copies, which replace the old arrays
