@@ -1,11 +1,7 @@
-"""polygrad.data (digits, generators, DataLoader) and polygrad.save / polygrad.load."""
-
-import os
-import zipfile
+"""polygrad.data: the digits, the generators and DataLoader (checkpoints: test_checkpoints.py)."""
 
 import numpy as np
 import pytest
-import torch
 from helpers import assert_close, assert_on_backend
 
 import polygrad as pg
@@ -76,97 +72,3 @@ def test_dataloader_rejects_mismatched_arrays():
         DataLoader((np.zeros(3), np.zeros(4)))
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader((np.zeros(3),), batch_size=0)
-
-
-# -- checkpoints --------------------------------------------------------------------------------
-def _state():
-    return {
-        "model": {"w": pg.randn(3, 2, requires_grad=True), "b": pg.zeros(2, dtype=pg.float64)},
-        "optimizer": {"state": {0: {"step": 4, "buf": pg.ones(3)}}, "lr": 0.1},
-        "epoch": 7,
-        "rng": pg.get_rng_state(),
-        "history": [0.5, (1, None, "text")],
-    }
-
-
-def test_save_load_round_trip_on_any_backend(tmp_path):
-    state = _state()
-    path = tmp_path / "ckpt.pgz"
-    pg.save(state, path)
-    for backend in (pg.get_backend().name, "torch"):
-        back = pg.load(path, backend=backend)
-        w = back["model"]["w"]
-        assert w.backend == backend and w.requires_grad and w.dtype == pg.float32
-        np.testing.assert_array_equal(w.numpy(), state["model"]["w"].numpy())
-        assert back["model"]["b"].dtype == pg.float64
-        assert back["optimizer"]["state"][0]["step"] == 4
-        assert back["epoch"] == 7 and back["history"] == [0.5, (1, None, "text")]
-        assert back["rng"] == state["rng"]
-
-
-def test_rng_state_restores_the_random_stream(tmp_path):
-    pg.manual_seed(5)
-    pg.save({"rng": pg.get_rng_state()}, tmp_path / "r.pgz")
-    expected = pg.randn(4).numpy()
-    pg.set_rng_state(pg.load(tmp_path / "r.pgz")["rng"])
-    np.testing.assert_array_equal(pg.randn(4).numpy(), expected)
-
-
-def test_a_failed_save_leaves_the_previous_checkpoint_intact(tmp_path):
-    path = tmp_path / "ckpt.pgz"
-    pg.save({"epoch": 1}, path)
-    before = path.read_bytes()
-    with pytest.raises(TypeError, match=r"obj\['bad'\].*function"):
-        pg.save({"epoch": 2, "bad": lambda: 0}, path)
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["ckpt.pgz"], "no temporary file may be left behind"
-
-
-def test_a_crash_during_the_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
-    path = tmp_path / "ckpt.pgz"
-    pg.save({"epoch": 1}, path)
-
-    def crash(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", crash)
-    with pytest.raises(OSError, match="disk full"):
-        pg.save({"epoch": 2, "w": pg.ones(3)}, path)
-    monkeypatch.undo()
-    assert pg.load(path) == {"epoch": 1}
-    assert os.listdir(tmp_path) == ["ckpt.pgz"]
-
-
-def test_truncated_foreign_and_missing_files_are_clear_errors(tmp_path):
-    path = tmp_path / "ckpt.pgz"
-    pg.save({"w": pg.randn(100)}, path)
-    data = path.read_bytes()
-    (tmp_path / "cut.pgz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(pg.CheckpointError, match="cut.pgz is truncated or corrupt"):
-        pg.load(tmp_path / "cut.pgz")
-    (tmp_path / "other.txt").write_text("hello")
-    with pytest.raises(pg.CheckpointError, match="other.txt is not a polygrad checkpoint"):
-        pg.load(tmp_path / "other.txt")
-    with zipfile.ZipFile(tmp_path / "plain.zip", "w") as z:
-        z.writestr("x.txt", "x")
-    with pytest.raises(pg.CheckpointError, match="plain.zip is a zip archive but not a polygrad"):
-        pg.load(tmp_path / "plain.zip")
-    with pytest.raises(FileNotFoundError):
-        pg.load(tmp_path / "missing.pgz")
-
-
-def test_loaded_values_match_torch_after_a_round_trip(tmp_path):
-    t = torch.randn(4, 3, dtype=torch.float64)
-    pg.save({"t": pg.tensor(t.numpy())}, tmp_path / "t.pgz")
-    assert_close(pg.load(tmp_path / "t.pgz")["t"], t, rtol=0)
-
-
-def test_zero_d_tensors_keep_their_shape_and_files_get_normal_permissions(tmp_path):
-    path = tmp_path / "scalars.pgz"
-    pg.save({"a": pg.tensor(3), "b": pg.tensor(2.5, dtype=pg.float64)}, path)
-    back = pg.load(path)
-    assert back["a"].shape == () and back["a"].item() == 3 and back["a"].dtype == pg.int64
-    assert back["b"].shape == () and back["b"].dtype == pg.float64
-    mask = os.umask(0)
-    os.umask(mask)
-    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
