@@ -85,3 +85,59 @@ def test_state_follows_parameter_to_another_backend():
         opt.step()
         buf = opt.state[m.weight]["momentum_buffer"]
         assert pg.Tensor(buf.data if isinstance(buf, pg.Tensor) else buf).backend == target
+
+
+def _other_backend() -> str:
+    return "numpy" if pg.get_backend().name != "numpy" else "torch"
+
+
+def test_grad_moves_with_the_parameter():
+    target = _other_backend()
+    m = nn.Linear(3, 2)
+    m(pg.randn(4, 3)).sum().backward()
+    grad = m.weight.grad.numpy().copy()
+    m.to(target)
+    assert m.weight.grad.backend == target, "the gradient stayed behind"
+    np.testing.assert_array_equal(m.weight.grad.numpy(), grad)
+    m.double()
+    assert m.weight.grad.dtype == pg.float64
+    np.testing.assert_allclose(m.weight.grad.numpy(), grad, rtol=1e-7)
+
+
+def test_optimizer_state_loads_onto_a_model_on_another_backend():
+    """Adam trained here, its state_dict loaded into an optimizer of a copy on another backend:
+    the next steps give what torch gives continuing the same run."""
+    target = _other_backend()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3))
+    pg.manual_seed(2)
+    m = nn.Linear(3, 2).double()
+    tm = torch.nn.Linear(3, 2).double()
+    _copy_into(m, tm)
+    opt = optim.Adam(m.parameters(), lr=0.05)
+    topt = torch.optim.Adam(tm.parameters(), lr=0.05)
+
+    def step(model, optimizer, data):
+        optimizer.zero_grad()
+        (model(data) ** 2).sum().backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step(m, opt, pg.tensor(x))
+        step(tm, topt, torch.from_numpy(x))
+    saved = opt.state_dict()
+    with pg.use_backend(target):
+        m2 = nn.Linear(3, 2).double()
+        m2.load_state_dict(m.state_dict())
+        opt2 = optim.Adam(m2.parameters(), lr=0.05)
+        opt2.load_state_dict(saved)
+        for _ in range(2):
+            step(m2, opt2, pg.tensor(x))
+        assert m2.weight.backend == target
+        exp_avg = opt2.state[m2.weight]["exp_avg"]
+        exp_avg = exp_avg if isinstance(exp_avg, pg.Tensor) else pg.Tensor(exp_avg)
+        assert exp_avg.backend == target
+    for _ in range(2):
+        step(tm, topt, torch.from_numpy(x))
+    np.testing.assert_allclose(m2.weight.numpy(), tm.weight.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(m2.bias.numpy(), tm.bias.detach().numpy(), rtol=1e-10)

@@ -266,3 +266,63 @@ def test_zero_sizes_work_as_in_torch():
         torch.zeros(3, 0).reshape(-1, 0)
     with pytest.raises(RuntimeError):
         pg.zeros(3, 0).reshape(-1, 0)
+
+
+def test_matrix_transpose_of_1d_raises_runtime_error_like_torch():
+    with pytest.raises(RuntimeError):
+        _ = torch.tensor([1.0, 2.0]).mT
+    with pytest.raises(RuntimeError, match=r"\.mT.*\(2,\)"):
+        _ = pg.tensor([1.0, 2.0]).mT
+
+
+NAN_ROWS = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 1.0], [1.0, 5.0, 5.0]])
+
+
+@pytest.mark.parametrize(
+    "pg_call, torch_call",
+    [
+        (lambda x: x.max(), lambda t: t.max()),  # the NaNs share the gradient
+        (lambda x: x.min(), lambda t: t.min()),
+        (lambda x: pg.max(x, axis=1), lambda t: t.amax(1)),  # a NaN row's gradient is NaN
+        (lambda x: pg.min(x, axis=0), lambda t: t.amin(0)),
+    ],
+    ids=["max", "min", "amax-axis", "amin-axis"],
+)
+def test_max_min_with_nan_give_torch_values_and_gradients(pg_call, torch_call):
+    x = pg.tensor(NAN_ROWS, requires_grad=True)
+    t = torch.tensor(NAN_ROWS, requires_grad=True)
+    y, ty = pg_call(x), torch_call(t)
+    (y * pg.tensor(np.arange(1.0, 1.0 + y.numel()).reshape(y.shape))).sum().backward()
+    (ty * torch.arange(1.0, 1.0 + ty.numel(), dtype=ty.dtype).reshape(ty.shape)).sum().backward()
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        slice(5, None),
+        slice(-10, 2),
+        slice(1, 0),
+        slice(0, 10, 2),
+        (Ellipsis, slice(1, 9)),
+        (None, slice(-7, 1), slice(3, None)),
+        (slice(None), slice(-1, None)),
+    ],
+    ids=str,
+)
+def test_out_of_bounds_slice_bounds_clamp_as_torch(key):
+    a = np.arange(6.0).reshape(3, 2)
+    x = pg.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    y, ty = x[key], t[key]
+    assert_close(y, ty)
+    (y * 2.0).sum().backward()
+    (ty * 2.0).sum().backward()
+    assert_close(x.grad, t.grad)
+
+
+def test_slices_of_empty_axes_are_empty_as_torch():
+    z, tz = pg.zeros(0, 3), torch.zeros(0, 3)
+    assert z[5:].shape == tuple(tz[5:].shape) == (0, 3)
+    assert z[:, 7:].shape == tuple(tz[:, 7:].shape) == (0, 0)

@@ -84,7 +84,39 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
     masks = builtins.any(hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") for k in out)
     if used < x.ndim and not masks and not builtins.any(k is Ellipsis for k in out):
         out.append(Ellipsis)
-    return tuple(out)
+    return _clamp_slices(xp, out, x.shape, used)
+
+
+def _clamp_slices(xp: Any, key: list, shape: tuple[int, ...], used: int) -> tuple:
+    """Slices with their bounds clamped to the axis, as Python and torch clamp them
+    (``x[5:]`` of a size-3 axis is empty): the standard leaves out-of-bounds slice bounds
+    unspecified and array-api-strict refuses them, so every backend is given in-bounds ones."""
+    axis = 0
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            axis += len(shape) - used
+        elif isinstance(k, slice):
+            if axis < len(shape):
+                key[i] = _in_bounds(k, shape[axis])
+            axis += 1
+        elif k is not None:
+            bool_mask = hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool")
+            axis += k.ndim if bool_mask else 1
+    return tuple(key)
+
+
+def _in_bounds(s: slice, n: int) -> slice:
+    """The same selection as ``s`` on an axis of size ``n``, with no bound outside it."""
+    if s.start is None and s.stop is None:
+        return s
+    start, stop, step = s.indices(n)
+    length = len(range(start, stop, step))
+    if length == 0:
+        return slice(0, 0, 1)
+    last = start + (length - 1) * step
+    if step > 0:
+        return slice(start, last + 1 if last + 1 < n else None, step)
+    return slice(start, last - 1 if last > 0 else None, step)
 
 
 def _as_take(x: Tensor, key: tuple) -> TakeKey | None:

@@ -128,8 +128,14 @@ class Max(_Reduction):
         return axes
 
     def backward(self, xp, g, x, y):
-        # NOTE: ties share the gradient evenly, as torch's amax
-        hit = xp.astype(x == self.expand(xp, y), g.dtype)
+        # NOTE: ties share the gradient evenly, as torch's amax. A NaN maximum: over all axes
+        # the NaNs share it (torch's x.max()); over given axes the slice's gradient is NaN
+        # (torch's amax(dim), whose ties mask finds no NaN).
+        y = self.expand(xp, y)
+        hit = x == y
+        if self.axis is None:
+            hit = xp.logical_or(hit, xp.logical_and(xp.isnan(x), xp.isnan(y)))
+        hit = xp.astype(hit, g.dtype)
         count = xp.sum(hit, axis=self.axes, keepdims=True)
         return (self.expand(xp, g) * hit / count,)
 

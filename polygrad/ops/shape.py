@@ -211,7 +211,9 @@ def matrix_transpose(x: Tensor) -> Tensor:
     """Swap the last two axes (``x.mT``)."""
     x = _tensor_arg(x)
     if x.ndim < 2:
-        raise ValueError(f"matrix_transpose needs at least 2 dimensions, got shape {x.shape}")
+        raise ShapeError(
+            f"matrix_transpose (.mT) needs at least 2 dimensions, got shape {tuple(x.shape)}"
+        )
     return transpose(x, -2, -1)
 
 
