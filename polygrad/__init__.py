@@ -37,7 +37,21 @@ from ._creation import (
     zeros,
     zeros_like,
 )
-from ._dtypes import DType, float32, float64, int8, int16, int32, int64, uint8
+from ._dtypes import (
+    DType,
+    complex64,
+    complex128,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad

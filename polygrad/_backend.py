@@ -52,7 +52,10 @@ class Backend:
         self.compat = compat
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
         ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
-        self._dtypes = {self._dtype_key(getattr(compat, d.name)): d for d in _dtypes.ALL}
+        has = set(compat.__array_namespace_info__().dtypes())
+        #: the polygrad dtypes this library has, in the order of ``_dtypes.ALL``
+        self.dtypes = tuple(d for d in _dtypes.ALL if d.name in has)
+        self._dtypes = {self._dtype_key(getattr(compat, d.name)): d for d in self.dtypes}
         # the library's own float dtype objects: ``x.dtype in xp.floats`` is the fast float test
         ns["floats"] = frozenset(k for k, d in self._dtypes.items() if d.is_floating_point)
         self.xp = types.SimpleNamespace(**ns)
@@ -82,14 +85,20 @@ class Backend:
         try:
             return self._dtypes[self._dtype_key(x.dtype)]
         except KeyError:
-            supported = ", ".join(d.name for d in _dtypes.ALL)
+            supported = ", ".join(d.name for d in self.dtypes)
             raise TypeError(
                 f"polygrad does not support {self.name} arrays of dtype {x.dtype}; "
                 f"supported dtypes: {supported}"
             ) from None
 
     def to_backend_dtype(self, dtype: Any) -> Any:
-        return getattr(self.compat, _dtypes.to_dtype(dtype).name)
+        d = _dtypes.to_dtype(dtype)
+        if d not in self.dtypes:
+            supported = ", ".join(d.name for d in self.dtypes)
+            raise TypeError(
+                f"the {self.name} backend has no {d.name} arrays; its dtypes: {supported}"
+            )
+        return getattr(self.compat, d.name)
 
     @contextlib.contextmanager
     def on(self, device: Any) -> Iterator[None]:

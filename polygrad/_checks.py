@@ -22,7 +22,20 @@ class ShapeError(RuntimeError, ValueError):
 
 
 class GradDtypeError(RuntimeError, TypeError):
-    """``requires_grad`` on an integer or bool tensor: torch raises RuntimeError."""
+    """``requires_grad`` on an integer, bool or complex tensor: torch raises RuntimeError for
+    integers and bools (complex tensors are values-only in polygrad)."""
+
+
+def refuse_grad(dtype: Any) -> None:
+    """Raise GradDtypeError for ``requires_grad`` on a tensor of non-float ``dtype``."""
+    if dtype.is_complex:
+        raise GradDtypeError(
+            f"{dtype.name} tensors cannot require gradients: complex tensors in polygrad hold "
+            "values only (complex autograd is not implemented); use real and imaginary parts"
+        )
+    raise GradDtypeError(
+        f"only floating-point tensors can require gradients, not {dtype.name} ones"
+    )
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> int:

@@ -131,11 +131,16 @@ def _tensor_on(
             dtype = _dtypes.bool_
         elif kind in "iu":
             dtype = _dtypes.int64 if not hasattr(data, "dtype") else _dtypes.to_dtype(host.dtype)
-        elif kind == "f":
+        elif kind == "f" and host.dtype.itemsize >= 4:
             from_python = not hasattr(data, "dtype")
             dtype = _dtypes.default_float if from_python else _dtypes.to_dtype(host.dtype)
+        elif kind == "c":
+            from_python = not hasattr(data, "dtype")
+            dtype = _dtypes.complex128 if from_python else _dtypes.to_dtype(host.dtype)
+            if from_python and _dtypes.default_float is _dtypes.float32:
+                dtype = _dtypes.complex64  # torch: the default complex dtype follows the float
         else:
-            supported = ", ".join(d.name for d in _dtypes.ALL)
+            supported = ", ".join(d.name for d in backend.dtypes)
             raise TypeError(
                 f"polygrad does not support {type(data).__name__} data of dtype {host.dtype}; "
                 f"supported dtypes: {supported}"

@@ -9,7 +9,8 @@ class DType:
     """A dtype that means the same thing on every backend.
 
     Compare with ``==`` against another ``DType`` or a name (``t.dtype == "float32"``).
-    ``kind`` is ``"float"``, ``"int"``, ``"uint"`` or ``"bool"``.
+    ``kind`` is ``"float"``, ``"complex"``, ``"int"``, ``"uint"`` or ``"bool"``. Complex
+    tensors hold values only (no gradients; see the README).
     """
 
     __slots__ = ("name", "kind", "bits")
@@ -18,6 +19,11 @@ class DType:
         self.name = name
         self.kind = kind
         self.bits = bits
+
+    @property
+    def is_complex(self) -> bool:
+        """True for complex64 and complex128 (torch's ``dtype.is_complex``)."""
+        return self.kind == "complex"
 
     @property
     def is_floating_point(self) -> bool:
@@ -48,9 +54,30 @@ int16 = DType("int16", "int", 16)
 int32 = DType("int32", "int", 32)
 int64 = DType("int64", "int", 64)
 uint8 = DType("uint8", "uint", 8)
+uint16 = DType("uint16", "uint", 16)
+uint32 = DType("uint32", "uint", 32)
+uint64 = DType("uint64", "uint", 64)
+complex64 = DType("complex64", "complex", 64)
+complex128 = DType("complex128", "complex", 128)
 bool_ = DType("bool", "bool", 8)
 
-ALL: tuple[DType, ...] = (float32, float64, int8, int16, int32, int64, uint8, bool_)
+#: every dtype of the array API standard; a backend may lack some (torch's uint16-uint64
+#: have almost no kernels): ``Backend.dtypes`` lists the ones it has
+ALL: tuple[DType, ...] = (
+    float32,
+    float64,
+    complex64,
+    complex128,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+    bool_,
+)
 BY_NAME: dict[str, DType] = {d.name: d for d in ALL}
 
 #: the dtype of tensors made from Python floats; ``polygrad.set_default_dtype`` changes it

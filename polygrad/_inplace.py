@@ -123,7 +123,7 @@ def _fit_dtype(name: str, r: Tensor, t: Tensor) -> Tensor:
     """The result cast to ``t``'s dtype, where torch allows the cast in place."""
     if r.dtype is t.dtype:
         return r
-    order = {"bool": 0, "uint": 1, "int": 1, "float": 2}
+    order = {"bool": 0, "uint": 1, "int": 1, "float": 2, "complex": 3}
     if order[r.dtype.kind] > order[t.dtype.kind]:
         raise RuntimeError(
             f"{name}: result type {r.dtype.name} can't be cast to the {t.dtype.name} tensor "

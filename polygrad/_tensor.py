@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _backend, _dtypes
-from ._checks import GradDtypeError
+from ._checks import refuse_grad
 from ._dtypes import DType
 
 
@@ -555,9 +555,7 @@ class Tensor:
                 "requires_grad_ can only change leaf tensors; use .detach() on a non-leaf first"
             )
         if requires_grad and not self.dtype.is_floating_point:
-            raise GradDtypeError(
-                f"only floating-point tensors can require gradients, not {self.dtype.name} ones"
-            )
+            refuse_grad(self.dtype)
         self.requires_grad = bool(requires_grad)
         return self
 

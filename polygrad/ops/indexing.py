@@ -53,8 +53,10 @@ def _index(xp, x, key):
     return x[key]
 
 
-def _key_to_backend(x: Tensor, key: Any) -> tuple:
-    """An indexing key with Tensors, lists and NumPy arrays turned into backend arrays."""
+def _key_to_backend(x: Tensor, key: Any, shape: Sequence[int] | None = None) -> tuple:
+    """An indexing key with Tensors, lists and NumPy arrays turned into backend arrays, for
+    indexing an array of ``shape`` (by default ``x``'s) on ``x``'s backend."""
+    shape = tuple(x.shape if shape is None else shape)
     if not isinstance(key, tuple):
         key = (key,)
     out = []
@@ -82,26 +84,30 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
     )
     # (a bool mask must stay the only index: the standard allows it only that way)
     masks = builtins.any(hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") for k in out)
-    if used < x.ndim and not masks and not builtins.any(k is Ellipsis for k in out):
+    if used < len(shape) and not masks and not builtins.any(k is Ellipsis for k in out):
         out.append(Ellipsis)
-    return _clamp_slices(xp, out, x.shape, used)
+    return _clamp_slices(xp, out, shape)
 
 
-def _clamp_slices(xp: Any, key: list, shape: tuple[int, ...], used: int) -> tuple:
+def _clamp_slices(xp: Any, key: list, shape: tuple[int, ...]) -> tuple:
     """Slices with their bounds clamped to the axis, as Python and torch clamp them
     (``x[5:]`` of a size-3 axis is empty): the standard leaves out-of-bounds slice bounds
     unspecified and array-api-strict refuses them, so every backend is given in-bounds ones."""
+    def width(k: Any) -> int:  # the axes of x that k indexes
+        if k is None or k is Ellipsis:
+            return 0
+        return k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
+
     axis = 0
     for i, k in enumerate(key):
         if k is Ellipsis:
-            axis += len(shape) - used
+            axis += len(shape) - builtins.sum(width(k) for k in key)
         elif isinstance(k, slice):
             if axis < len(shape):
                 key[i] = _in_bounds(k, shape[axis])
             axis += 1
-        elif k is not None:
-            bool_mask = hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool")
-            axis += k.ndim if bool_mask else 1
+        else:
+            axis += width(k)
     return tuple(key)
 
 
@@ -187,5 +193,5 @@ def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
     the adjoint of indexing (and the rule behind its gradient)."""
     values = _tensor_arg(values)
     if not isinstance(key, TakeKey):
-        key = _key_to_backend(values, key)
+        key = _key_to_backend(values, key, shape)
     return apply1(AddAt(tuple(shape), key), values)
