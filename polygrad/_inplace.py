@@ -372,6 +372,13 @@ _IN_PLACE: dict[str, tuple[Callable[..., Tensor], bool]] = {
     "relu_": (lambda s: _ops.relu(s), False),
     "clamp_": (_clamp, True),
     "clip_": (_clamp, True),
+    "floor_divide_": (lambda s, o: _ops.floor_divide(s, o), True),
+    "remainder_": (lambda s, o: _ops.remainder(s, o), True),
+    "bitwise_and_": (lambda s, o: _ops.bitwise_and(s, o), False),
+    "bitwise_or_": (lambda s, o: _ops.bitwise_or(s, o), False),
+    "bitwise_xor_": (lambda s, o: _ops.bitwise_xor(s, o), False),
+    "bitwise_left_shift_": (lambda s, o: _ops.bitwise_left_shift(s, o), False),
+    "bitwise_right_shift_": (lambda s, o: _ops.bitwise_right_shift(s, o), False),
     "zero_": (lambda s: _replace(s, 0), False),
     "fill_": (_fill, False),
     "copy_": (_copy, False),
@@ -384,6 +391,13 @@ _OPERATORS = {
     "__imul__": ("mul_", True),
     "__itruediv__": ("div_", True),
     "__ipow__": ("pow_", True),
+    "__ifloordiv__": ("floor_divide_", True),
+    "__imod__": ("remainder_", True),
+    "__iand__": ("bitwise_and_", False),
+    "__ior__": ("bitwise_or_", False),
+    "__ixor__": ("bitwise_xor_", False),
+    "__ilshift__": ("bitwise_left_shift_", False),
+    "__irshift__": ("bitwise_right_shift_", False),
 }
 
 for _name, (_fn, _needs_old) in _IN_PLACE.items():

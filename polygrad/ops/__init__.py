@@ -6,6 +6,8 @@ and on Tensors (``create_graph=True``). ``g`` is the incoming gradient. The engi
 broadcasting and casts dtypes, so binary rules stay one line.
 
 - ``elementwise``: arithmetic, transcendental functions, activations, comparisons
+- ``mathfn``: the standard's other elementwise functions (inverse trig, rounding, bitwise ...)
+- ``arrange``: flip, roll, repeat, tile, sort, scans, take_along_axis, searching and sets
 - ``linalg``: matrix products
 - ``reduction``: sums, means, variances, extrema, products, softmax
 - ``shape``: reshape, permute, broadcast, concat, pad (views and copies)
@@ -15,6 +17,33 @@ broadcasting and casts dtypes, so binary rules stay one line.
 
 from . import methods  # noqa: F401  (attaches the Tensor methods)
 from ._common import astype
+from .arrange import (
+    argsort,
+    broadcast_arrays,
+    broadcast_shapes,
+    count_nonzero,
+    cumulative_prod,
+    cumulative_sum,
+    diff,
+    flip,
+    isin,
+    meshgrid,
+    moveaxis,
+    nonzero,
+    repeat,
+    roll,
+    searchsorted,
+    sort,
+    take_along_axis,
+    tile,
+    tril,
+    triu,
+    unique_all,
+    unique_counts,
+    unique_inverse,
+    unique_values,
+    unstack,
+)
 from .elementwise import (
     abs,
     add,
@@ -57,6 +86,44 @@ from .elementwise import (
 )
 from .indexing import add_at, getitem, take
 from .linalg import matmul
+from .mathfn import (
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    bitwise_and,
+    bitwise_invert,
+    bitwise_left_shift,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    ceil,
+    conj,
+    copysign,
+    cosh,
+    expm1,
+    floor,
+    floor_divide,
+    hypot,
+    imag,
+    isinf,
+    log2,
+    log10,
+    nextafter,
+    positive,
+    real,
+    reciprocal,
+    remainder,
+    round,
+    signbit,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
 from .reduction import (
     all,
     any,

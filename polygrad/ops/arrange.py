@@ -272,12 +272,17 @@ class CumulativeSum(Function):
         return (xp.flip(xp.cumulative_sum(rev, axis=self.axis), axis=self.axis),)
 
 
-def _scan_axis(x: Tensor, axis: int | None, op: str) -> int:
+def _scan_input(x: Any, axis: int | None, dtype: Any, op: str) -> tuple[Tensor, int]:
+    """The scanned tensor (0-d as 1-D, cast to ``dtype``) and the scanned axis."""
+    x = _tensor_arg(x)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
     if axis is None:
         if x.ndim > 1:
             raise ValueError(f"{op}: axis must be given for a tensor of shape {x.shape}")
-        return 0
-    return normalize_axis(axis, builtins.max(x.ndim, 1), op)
+        axis = 0
+    axis = normalize_axis(axis, x.ndim, op)
+    return (x if dtype is None else astype(x, dtype)), axis
 
 
 def _with_initial(x: Tensor, y: Tensor, axis: int, value: int) -> Tensor:
@@ -293,12 +298,7 @@ def cumulative_sum(
     x: Tensor, /, *, axis: int | None = None, dtype: Any = None, include_initial: bool = False
 ) -> Tensor:
     """Running sums along ``axis`` (which may be omitted for 0-d and 1-D tensors)."""
-    x = _tensor_arg(x)
-    if x.ndim == 0:
-        x = reshape(x, (1,))
-    axis = _scan_axis(x, axis, "cumulative_sum")
-    if dtype is not None:
-        x = astype(x, dtype)
+    x, axis = _scan_input(x, axis, dtype, "cumulative_sum")
     if x.dtype.is_floating_point:
         y = apply1(CumulativeSum(axis), x)
     else:
@@ -314,12 +314,7 @@ def cumulative_prod(
     Computed as a log-step scan of multiplies (no division), so it is exact at zeros and its
     gradient (through the multiplies) is right to any order, as torch's.
     """
-    x = _tensor_arg(x)
-    if x.ndim == 0:
-        x = reshape(x, (1,))
-    axis = _scan_axis(x, axis, "cumulative_prod")
-    if dtype is not None:
-        x = astype(x, dtype)
+    x, axis = _scan_input(x, axis, dtype, "cumulative_prod")
     if not x.dtype.is_floating_point:
         y = _no_grad_result(x, x._xp.cumulative_prod(x.data, axis=axis))
         return _with_initial(x, y, axis, 1) if include_initial else y
