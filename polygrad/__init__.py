@@ -1,13 +1,15 @@
 """polygrad: a readable reverse-mode autograd engine on any array API backend.
 
-The ``polygrad`` module is also an array namespace: ``Tensor.__array_namespace__`` returns it,
-and its functions take the standard's names and signatures (``sum(x, axis=, keepdims=)``,
-``permute_dims``, ``concat`` ...). That is what lets one gradient rule run on raw arrays and,
-for ``create_graph=True``, on Tensors.
+Two front doors to one engine: ``polygrad.array_api`` is the array API standard's namespace
+(what ``Tensor.__array_namespace__`` returns and what gradient rules are written against, so
+one rule runs on raw arrays and, for ``create_graph=True``, on Tensors); this top-level module
+is the PyTorch-flavoured API (``zeros(2, 3)``, ``nn``, ``optim``, ``utils.data``).
 """
 
+import types as _types
+
 # _inplace attaches the in-place methods and t[k] = v to Tensor
-from . import _backend, _inplace, _tensor
+from . import _backend, _inplace, _tensor, array_api
 from ._autograd import grad
 from ._backend import (
     BackendError,
@@ -135,9 +137,14 @@ clamp = clip
 unsqueeze = expand_dims
 
 __version__ = "0.1.0"
-__array_api_version__ = "2023.12"
 
 _backend._init_from_environment()
-# the namespace that Tensor.__array_namespace__ returns and that recorded (create_graph)
-# rules run with: this module itself, until polygrad.array_api takes the role
-_tensor._engine.namespace = __import__(__name__)
+# the namespace Tensor.__array_namespace__ returns, and the one recorded (create_graph)
+# rules run with: the same functions plus the non-standard ones rules use
+_tensor._engine.namespace = array_api
+_tensor._engine.rules = _types.SimpleNamespace(
+    **{k: getattr(array_api, k) for k in dir(array_api) if not k.startswith("__")},
+    erf=erf,
+    pad=pad,
+    add_at=add_at,
+)

@@ -134,7 +134,7 @@ def run(
         if r._xp is not xp0:
             raise RuntimeError("backward over outputs of different backends")
     if create_graph:
-        xp = _engine.namespace
+        xp = _engine.rules
     else:
         xp = xp0
 

@@ -13,14 +13,20 @@ from ._dtypes import DType
 
 class _Engine:
     """What the modules above this one plug in, so this module imports none of them:
-    ``backward`` (the graph walk, from ``_autograd``) and ``namespace`` (the namespace of
-    functions on Tensors that ``__array_namespace__`` returns and recorded rules run with)."""
+    ``backward`` (the graph walk, from ``_autograd``), ``namespace`` (``polygrad.array_api``,
+    which ``__array_namespace__`` returns) and ``rules`` (that namespace plus the few
+    non-standard functions rules use, ``erf``, ``pad``, ``add_at``: what recorded rules run
+    with for ``create_graph=True``)."""
 
     backward: Any = None
     namespace: Any = None
+    rules: Any = None
 
 
 _engine = _Engine()
+
+#: the versions of the array API standard that ``polygrad.array_api`` conforms to
+_API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
 
 # -- grad mode --------------------------------------------------------------------------------
@@ -537,6 +543,18 @@ class Tensor:
         return self.shape[0]
 
     def __array_namespace__(self, api_version: str | None = None) -> Any:
+        """``polygrad.array_api``: the standard's namespace, differentiable.
+
+        Raises
+        ------
+        ValueError
+            If ``api_version`` is not a version of the standard polygrad implements.
+        """
+        if api_version is not None and api_version not in _API_VERSIONS:
+            raise ValueError(
+                f"polygrad.array_api implements the array API standard versions "
+                f"{', '.join(_API_VERSIONS)}, not {api_version!r}"
+            )
         return _engine.namespace
 
     # -- grad bookkeeping -------------------------------------------------------------------
