@@ -14,15 +14,6 @@ def creating_like(t: Tensor) -> AbstractContextManager:
     return pg.use_backend(t.backend, t.device)
 
 
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
-
-
 def _as_tensor(x: Any, who: str, what: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: {what} must be a polygrad Tensor, got {type(x).__name__}")

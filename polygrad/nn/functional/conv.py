@@ -5,7 +5,7 @@ from __future__ import annotations
 import polygrad as pg
 from polygrad import Tensor
 
-from ._utils import _pair
+from ..._checks import ShapeError, check_int, check_int_tuple
 
 
 def _windows(
@@ -37,7 +37,7 @@ def _batched(x: Tensor, who: str) -> tuple[Tensor, bool]:
         return pg.expand_dims(x, 0), True
     if x.ndim == 4:
         return x, False
-    raise ValueError(f"{who}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got {x.shape}")
+    raise ShapeError(f"{who}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got {x.shape}")
 
 
 def conv2d(
@@ -65,16 +65,29 @@ def conv2d(
     """
     in_shape = x.shape
     x, unbatched = _batched(x, "conv2d")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride = check_int_tuple(stride, 2, "conv2d", "stride", minimum=1)
+    dilation = check_int_tuple(dilation, 2, "conv2d", "dilation", minimum=1)
+    groups = check_int(groups, "conv2d", "groups", minimum=1)
+    if weight.ndim != 4:
+        raise ShapeError(
+            f"conv2d: weight must be 4-d (C_out, C_in / groups, kh, kw), got {weight.shape}"
+        )
     o, c_per_group, kh, kw = weight.shape
     n, c, h, w = x.shape
+    # torch's refusals: no output channels, an empty kernel, an empty image (zero batch and
+    # zero input channels are fine: the output is empty, or the bias alone)
+    if o == 0 or kh == 0 or kw == 0:
+        raise ShapeError(
+            f"conv2d: weight of shape {weight.shape} needs at least one output channel and a "
+            "kernel of positive size"
+        )
     if c != c_per_group * groups:
-        raise ValueError(
+        raise ShapeError(
             f"conv2d: input of shape {in_shape} has {c} channels, but weight of shape "
             f"{weight.shape} with groups={groups} expects {c_per_group * groups}"
         )
     if o % groups:
-        raise ValueError(f"conv2d: {o} output channels are not divisible by groups={groups}")
+        raise ShapeError(f"conv2d: {o} output channels are not divisible by groups={groups}")
     if isinstance(padding, str):
         if padding == "valid":
             pads = (0, 0, 0, 0)
@@ -86,12 +99,12 @@ def conv2d(
         else:
             raise ValueError(f"conv2d: padding must be 'valid', 'same' or ints, not {padding!r}")
     else:
-        ph, pw = _pair(padding, "padding")
+        ph, pw = check_int_tuple(padding, 2, "conv2d", "padding", minimum=0)
         pads = (pw, pw, ph, ph)
     h_out = (h + pads[2] + pads[3] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     w_out = (w + pads[0] + pads[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    if h_out <= 0 or w_out <= 0:
-        raise ValueError(
+    if h_out <= 0 or w_out <= 0 or h == 0 or w == 0:
+        raise ShapeError(
             f"conv2d: input of shape {in_shape} is too small for kernel {(kh, kw)} with "
             f"dilation {dilation} and padding {padding}"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import check_probability
 from ._utils import creating_like
 
 
@@ -26,8 +27,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     >>> F.dropout(x, 0.5, training=False) is x
     True
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    p = check_probability(p, "dropout")
+    if p != p:  # nan passes torch's Python check and fails its kernel, in eval mode too
+        raise RuntimeError(f"dropout: dropout probability has to be between 0 and 1, but got p={p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:

@@ -70,10 +70,21 @@ def batch_norm(
     >>> [round(v, 2) for v in mean.tolist()]
     [0.1, 0.2]
     """
+    if x.ndim < 2 or x.shape[1] == 0:
+        # torch fails on zero channels (an IndexError from inside its kernel)
+        raise IndexError(
+            f"batch_norm: expected an input (N, C, ...) with at least one channel C, "
+            f"got shape {x.shape}"
+        )
     c = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
-    if training:
+    if training and x.numel() == 0:
+        # an empty batch, as torch: an empty output, the running statistics untouched, and
+        # zero gradients for weight and bias (zero statistics keep the graph without a 0/0)
+        mean = pg.sum(x, axis=axes, keepdims=True)
+        var = mean
+    elif training:
         n = x.numel() // c
         if n <= 1:
             raise ValueError(

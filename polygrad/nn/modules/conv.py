@@ -8,9 +8,9 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import check_int, check_int_tuple
 from .. import functional as F
 from .. import init
-from ..functional._utils import _pair
 from .module import Module, Parameter
 
 
@@ -44,24 +44,30 @@ class Conv2d(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        # torch's order: groups, divisibility, the padding string; then the sizes (a
+        # non-integer channel count that divides is a TypeError, one that does not a ValueError)
+        self.groups = check_int(groups, "Conv2d", "groups", minimum=1, error=ValueError)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must both "
                 f"be divisible by groups={groups}"
             )
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
         if isinstance(padding, str) and padding not in ("valid", "same"):
             raise ValueError(f"Conv2d: padding must be 'valid', 'same' or ints, not {padding!r}")
+        self.in_channels = check_int(in_channels, "Conv2d", "in_channels", minimum=0)
+        self.out_channels = check_int(out_channels, "Conv2d", "out_channels", minimum=0)
+        self.kernel_size = check_int_tuple(kernel_size, 2, "Conv2d", "kernel_size", minimum=1)
+        self.stride = check_int_tuple(stride, 2, "Conv2d", "stride", minimum=1)
         if padding == "same" and self.stride != (1, 1):
             raise ValueError("Conv2d: padding='same' needs stride 1")
-        self.dilation = _pair(dilation, "dilation")
-        self.groups = int(groups)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
+        if not isinstance(padding, str):
+            padding = check_int_tuple(padding, 2, "Conv2d", "padding", minimum=0)
+        self.padding = padding
+        self.dilation = check_int_tuple(dilation, 2, "Conv2d", "dilation", minimum=1)
+        o = self.out_channels
+        shape = (o, self.in_channels // self.groups) + self.kernel_size
         self.weight = Parameter(pg.empty(shape, dtype=dtype, device=device))
-        self.bias = Parameter(pg.empty(out_channels, dtype=dtype, device=device)) if bias else None
+        self.bias = Parameter(pg.empty(o, dtype=dtype, device=device)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

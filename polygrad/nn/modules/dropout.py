@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from polygrad import Tensor
 
+from ..._checks import check_probability
 from .. import functional as F
 from .module import Module
 
@@ -24,9 +25,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
-        self.p = float(p)
+        self.p = check_probability(p, "Dropout")
         self.inplace = inplace  # accepted for torch code; the result is the same either way
 
     def extra_repr(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import check_int
 from .. import functional as F
 from .. import init
 from .module import Module, Parameter
@@ -58,9 +59,10 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(pg.empty(out_features, in_features, dtype=dtype, device=device))
-        self.bias = Parameter(pg.empty(out_features, dtype=dtype, device=device)) if bias else None
+        self.in_features = n_in = check_int(in_features, "Linear", "in_features", minimum=0)
+        self.out_features = n_out = check_int(out_features, "Linear", "out_features", minimum=0)
+        self.weight = Parameter(pg.empty(n_out, n_in, dtype=dtype, device=device))
+        self.bias = Parameter(pg.empty(n_out, dtype=dtype, device=device)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import check_int
 from .. import functional as F
 from .. import init
 from .module import Module, Parameter
@@ -30,7 +31,9 @@ class _BatchNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        who = type(self).__name__
+        self.num_features = check_int(num_features, who, "num_features", minimum=0)
+        self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         c = self.num_features
         self.weight = Parameter(pg.ones(c, dtype=dtype, device=device)) if affine else None
@@ -142,9 +145,11 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if isinstance(normalized_shape, int):
+        if not isinstance(normalized_shape, Sequence):
             normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.normalized_shape = tuple(
+            check_int(n, "LayerNorm", "normalized_shape", minimum=0) for n in normalized_shape
+        )
         self.eps, self.elementwise_affine = eps, elementwise_affine
         shape = self.normalized_shape
         self.weight = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from polygrad import Tensor
 
 from .. import functional as F
+from ..functional.pooling import divisor_arg, pool_args
 from .module import Module
 
 
@@ -27,6 +28,7 @@ class MaxPool2d(Module):
         dilation: int | tuple[int, int] = 1,
     ) -> None:
         super().__init__()
+        pool_args("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
@@ -66,6 +68,9 @@ class AvgPool2d(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
+        pool_args("AvgPool2d", kernel_size, stride, padding, 1)
+        if divisor_override is not None:
+            divisor_arg(divisor_override, "AvgPool2d")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding

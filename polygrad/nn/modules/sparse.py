@@ -7,6 +7,7 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import IndexArgumentError, check_int
 from .. import functional as F
 from .. import init
 from .module import Module, Parameter
@@ -35,15 +36,19 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        n = check_int(num_embeddings, "Embedding", "num_embeddings", minimum=0)
+        dim = check_int(embedding_dim, "Embedding", "embedding_dim", minimum=0)
+        self.num_embeddings, self.embedding_dim = n, dim
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"padding_idx {padding_idx} is out of range for {num_embeddings} embeddings"
+            padding_idx = check_int(padding_idx, "Embedding", "padding_idx")
+            if not -n <= padding_idx < n:
+                raise IndexArgumentError(
+                    f"Embedding: padding_idx={padding_idx} is out of range for {n} embeddings "
+                    f"(expected one in [{-n}, {n - 1}])"
                 )
-            padding_idx %= num_embeddings
+            padding_idx %= n
         self.padding_idx = padding_idx
-        self.weight = Parameter(pg.empty(num_embeddings, embedding_dim, dtype=dtype, device=device))
+        self.weight = Parameter(pg.empty(n, dim, dtype=dtype, device=device))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
