@@ -116,4 +116,8 @@ def conv2d(
     out = pg.reshape(pg.matmul(w_mat, cols), (n, o, h_out, w_out))
     if bias is not None:
         out = out + pg.reshape(bias, (o, 1, 1))
+    if c == 0:
+        # NOTE: torch returns an empty output of the input's zero channels here, not the bias
+        # over C_out channels; the slice keeps weight and bias in the graph (zero gradients)
+        out = out[:, :0]
     return pg.squeeze(out, axis=0) if unbatched else out

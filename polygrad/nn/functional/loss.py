@@ -238,7 +238,10 @@ class _SoftmaxCrossEntropy(Function):
         e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
         p = e / xp.sum(e, axis=self.axis, keepdims=True)
         total = xp.sum(coef, axis=self.axis, keepdims=True)
-        return xp.expand_dims(g, axis=self.axis) * (p * total - coef), None
+        gx = xp.expand_dims(g, axis=self.axis) * (p * total - coef)
+        # a row whose coefficients are all zero (an ignored target) adds nothing to the loss,
+        # so its gradient is zero even when g is inf (a mean over no targets, as torch's)
+        return xp.where(total == 0, xp.zeros_like(gx), gx), None
 
 
 class _IndexCrossEntropy(Function):
@@ -292,9 +295,11 @@ class _IndexCrossEntropy(Function):
         p = e / xp.sum(e, axis=1, keepdims=True)
         onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, p.dtype)
         scale = g / self.count if self.count is not None else g
-        if self.valid is not None:
-            scale = xp.expand_dims(self.valid, axis=1) * scale
-        return (p - onehot) * scale, None
+        gx = (p - onehot) * scale
+        if self.valid is not None:  # ignored rows get zero, even when the count is 0 (inf scale)
+            keep = xp.expand_dims(self.valid, axis=1) != 0
+            gx = xp.where(keep, gx, xp.zeros_like(gx))
+        return gx, None
 
 
 def cross_entropy(
@@ -351,6 +356,7 @@ def cross_entropy(
         and isinstance(target, Tensor)
         and x.ndim == 2
         and target.shape == x.shape[:1]
+        and x.shape[0] > 0
         and x.data.dtype in x._xp.floats
         and x._xp.isdtype(target.data.dtype, "integral")
     ):  # the common case, one fused op

@@ -7,6 +7,7 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
+from ..._checks import ShapeError
 from ._utils import _as_tensor
 
 
@@ -15,6 +16,8 @@ def _check_indices(who: str, indices: Tensor, size: int, what: str) -> None:
         raise TypeError(
             f"{who}: {what} must be an integer tensor of indices, got dtype {indices.dtype.name}"
         )
+    if indices.numel() and size == 0:  # torch: RuntimeError, nothing to pick from
+        raise ShapeError(f"{who}: cannot pick rows by {what} from a weight with no rows")
     if indices.numel() and pg.any((indices < 0) | (indices >= size)).item():
         bad = sorted({v for v in _flat(indices.tolist()) if not 0 <= v < size})
         raise IndexError(f"{who}: {what} {bad} out of range for size {size} (valid: 0..{size - 1})")
