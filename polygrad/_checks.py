@@ -120,6 +120,10 @@ def _is_integer(value: Any) -> bool:
     return hasattr(value, "__index__")
 
 
+def _bound(minimum: int) -> str:
+    return "non-negative" if minimum == 0 else "positive" if minimum == 1 else f">= {minimum}"
+
+
 def check_int(
     value: Any, op: str, name: str, minimum: int | None = None, error: type = ShapeError
 ) -> int:
@@ -136,8 +140,7 @@ def check_int(
         raise TypeError(f"{op}: {name} must be an integer, got {value!r} ({type(value).__name__})")
     n = operator.index(value)
     if minimum is not None and n < minimum:
-        bound = "non-negative" if minimum == 0 else "positive" if minimum == 1 else f">= {minimum}"
-        raise error(f"{op}: {name}={n} must be {bound}")
+        raise error(f"{op}: {name}={n} must be {_bound(minimum)}")
     return n
 
 
@@ -162,8 +165,7 @@ def check_int_tuple(
         raise TypeError(f"{op}: {name} must be integers, got {value!r}")
     out = tuple(operator.index(v) for v in items)
     if minimum is not None and min(out) < minimum:
-        bound = "non-negative" if minimum == 0 else "positive" if minimum == 1 else f">= {minimum}"
-        raise ShapeError(f"{op}: {name}={value!r} must be {bound}")
+        raise ShapeError(f"{op}: {name}={value!r} must be {_bound(minimum)}")
     return out
 
 

@@ -276,6 +276,42 @@ def test_functional_dropout_refuses_as_torch(p, training):
     _assert_same_error(ours, theirs, ("dropout", str(p)))
 
 
+FUNCTIONAL = {
+    "conv2d-stride-0": (lambda f, x, w: f.conv2d(x, w, stride=0), ("conv2d", "stride")),
+    "conv2d-stride-3": (lambda f, x, w: f.conv2d(x, w, stride=(1, 1, 1)), ("stride",)),
+    "conv2d-padding-neg": (lambda f, x, w: f.conv2d(x, w, padding=-1), ("padding", "-1")),
+    "conv2d-padding-float": (lambda f, x, w: f.conv2d(x, w, padding=1.5), ("padding", "1.5")),
+    "conv2d-dilation-0": (lambda f, x, w: f.conv2d(x, w, dilation=0), ("dilation", "0")),
+    "conv2d-dilation-neg": (lambda f, x, w: f.conv2d(x, w, dilation=-1), ("dilation", "-1")),
+    "conv2d-kernel-0": (lambda f, x, w: f.conv2d(x, w[:, :, :0]), ("conv2d", "kernel")),
+    "conv2d-no-out": (lambda f, x, w: f.conv2d(x, w[:0]), ("conv2d", "output channel")),
+    "conv2d-channels": (lambda f, x, w: f.conv2d(x[:, :2], w), ("conv2d", "channels")),
+    "max_pool2d-kernel-0": (lambda f, x, w: f.max_pool2d(x, 0, 1), ("max_pool2d", "kernel")),
+    "max_pool2d-stride-0": (lambda f, x, w: f.max_pool2d(x, 2, 0), ("max_pool2d", "stride")),
+    "max_pool2d-padding": (lambda f, x, w: f.max_pool2d(x, 2, 2, -1), ("padding", "-1")),
+    "max_pool2d-dilation": (lambda f, x, w: f.max_pool2d(x, 2, 2, 0, 0), ("dilation", "0")),
+    "max_pool2d-too-small": (lambda f, x, w: f.max_pool2d(x, 6), ("max_pool2d", "small")),
+    "avg_pool2d-kernel-0": (lambda f, x, w: f.avg_pool2d(x, 0, 1), ("avg_pool2d", "kernel")),
+    "avg_pool2d-stride-neg": (lambda f, x, w: f.avg_pool2d(x, 2, -1), ("stride", "-1")),
+    "avg_pool2d-divisor-0": (
+        lambda f, x, w: f.avg_pool2d(x, 2, divisor_override=0),
+        ("divisor_override",),
+    ),
+    "avg_pool2d-kernel-float": (lambda f, x, w: f.avg_pool2d(x, 2.5), ("kernel_size", "2.5")),
+}
+
+
+@pytest.mark.parametrize("case", list(FUNCTIONAL))
+def test_functional_window_arguments_are_refused_as_torch(case):
+    """The functional forms check the same arguments the layers do, when called."""
+    fn, words = FUNCTIONAL[case]
+    xt, wt = torch.randn(1, 3, 5, 5, dtype=torch.float64), torch.randn(4, 3, 3, 3).double()
+    _, theirs = _attempt(lambda: fn(torch.nn.functional, xt, wt))
+    assert theirs is not None
+    _, ours = _attempt(lambda: fn(F, from_torch(xt), from_torch(wt)))
+    _assert_same_error(ours, theirs, words)
+
+
 # -- an empty batch through every loss ---------------------------------------------------------
 def _classes(n, c=3):
     return torch.randint(0, c, (n,))
