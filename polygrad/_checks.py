@@ -121,3 +121,80 @@ def check_size(size: Sequence[Any], op: str) -> tuple[int, ...]:
             raise ShapeError(f"{op}: negative dimension {n} in size {tuple(size)}")
         out.append(n)
     return tuple(out)
+
+
+class IndexArgumentError(AssertionError, IndexError, ValueError):
+    """An index given as an argument (Embedding's ``padding_idx``) outside its range: torch
+    asserts (AssertionError), or fails to index (IndexError) when there are no rows."""
+
+
+def _is_integer(value: Any) -> bool:
+    # bools count, as in torch (``Linear(True, 3)`` has one input feature)
+    return hasattr(value, "__index__")
+
+
+def _bound(minimum: int) -> str:
+    return "non-negative" if minimum == 0 else "positive" if minimum == 1 else f">= {minimum}"
+
+
+def check_int(
+    value: Any, op: str, name: str, minimum: int | None = None, error: type = ShapeError
+) -> int:
+    """An integer argument of a layer or function (a size, a stride, ...) as a Python int.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (``2.5``, a string), as torch.
+    error
+        If it is below ``minimum`` (ShapeError, a RuntimeError as torch's, unless told).
+    """
+    if not _is_integer(value):
+        raise TypeError(f"{op}: {name} must be an integer, got {value!r} ({type(value).__name__})")
+    n = operator.index(value)
+    if minimum is not None and n < minimum:
+        raise error(f"{op}: {name}={n} must be {_bound(minimum)}")
+    return n
+
+
+def check_int_tuple(
+    value: Any, n: int, op: str, name: str, minimum: int | None = None
+) -> tuple[int, ...]:
+    """An int, or a sequence of 1 or ``n`` ints, as ``n`` checked ints (torch's ``_pair``).
+
+    Raises
+    ------
+    TypeError
+        If an entry is not an integer.
+    ShapeError
+        If the sequence has another length, or an entry is below ``minimum``.
+    """
+    items = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (value,)
+    if len(items) == 1:
+        items *= n
+    if len(items) != n:
+        raise ShapeError(f"{op}: {name} must be an integer or {n} integers, got {value!r}")
+    if not all(_is_integer(v) for v in items):
+        raise TypeError(f"{op}: {name} must be integers, got {value!r}")
+    out = tuple(operator.index(v) for v in items)
+    if minimum is not None and min(out) < minimum:
+        raise ShapeError(f"{op}: {name}={value!r} must be {_bound(minimum)}")
+    return out
+
+
+def check_probability(p: Any, op: str) -> float:
+    """A probability in ``[0, 1]`` as a float (nan passes, as in torch's Python-side check).
+
+    Raises
+    ------
+    TypeError
+        If ``p`` is not a real number.
+    ValueError
+        If it is below 0 or above 1.
+    """
+    if not isinstance(p, (int, float)) and not hasattr(p, "__float__"):
+        raise TypeError(f"{op}: p must be a number, got {p!r} ({type(p).__name__})")
+    p = float(p)
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got p={p}")
+    return p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import polygrad as pg
@@ -17,13 +18,19 @@ def _with_grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 
 def _norm(x: Tensor, norm_type: float) -> Tensor:
-    if norm_type == float("inf"):
-        return pg.max(pg.abs(x))
+    """torch's ``vector_norm`` of ``x`` (0-d for an empty ``x``: 0, or -inf's max of nothing)."""
+    a = pg.abs(x)
+    if norm_type == math.inf:
+        return pg.max(a) if a.numel() else pg.sum(a)
+    if norm_type == -math.inf:
+        return pg.min(a) if a.numel() else pg.sum(a) + math.inf
+    if norm_type == 0.0:  # the number of non-zero entries
+        return pg.sum(pg.astype(a != 0, x.dtype))
     if norm_type == 2.0:
         return pg.sqrt(pg.sum(x * x))
     if norm_type == 1.0:
-        return pg.sum(pg.abs(x))
-    return pg.sum(pg.abs(x) ** norm_type) ** (1.0 / norm_type)
+        return pg.sum(a)
+    return pg.sum(a**norm_type) ** (1.0 / norm_type)
 
 
 def clip_grad_norm_(
@@ -31,6 +38,7 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     """Scale the gradients of ``parameters`` so that their joint norm is at most ``max_norm``.
 
@@ -47,7 +55,9 @@ def clip_grad_norm_(
     norm_type : float
         2.0 by default; ``float("inf")`` for the largest absolute value.
     error_if_nonfinite : bool
-        Raise if the total norm is nan or inf.
+        Raise RuntimeError if the total norm is nan or inf (and leave the gradients alone).
+    foreach : bool or None
+        Accepted for torch code; the result is the same either way.
 
     Returns
     -------
@@ -66,7 +76,7 @@ def clip_grad_norm_(
     [0.6, 0.8]
     """
     params = _with_grads(parameters)
-    norm_type = float(norm_type)
+    max_norm, norm_type = float(max_norm), float(norm_type)
     if not params:
         return pg.tensor(0.0)
     with pg.no_grad():
@@ -74,22 +84,26 @@ def clip_grad_norm_(
         norms = [
             _norm(p.grad, norm_type).to(backend=first.backend, device=first.device) for p in params
         ]
-        total = _norm(pg.stack(norms), norm_type)
+        total = _norm(pg.stack(norms), norm_type)  # float32 with float64 stacks as float64
         if error_if_nonfinite and not pg.isfinite(total).item():
             raise RuntimeError(
-                f"the total norm of order {norm_type} of the gradients is non-finite, so it "
-                "cannot be clipped; pass error_if_nonfinite=False to clip anyway"
+                f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
+                "non-finite, so it cannot be clipped; pass error_if_nonfinite=False to clip anyway"
             )
         coef = pg.clip(max_norm / (total + 1e-6), max=1.0)
-        for p in params:
+        for p in params:  # in place, as torch: a reference to a .grad sees the clipped values
             g = p.grad
-            scale = pg.astype(coef.to(backend=g.backend, device=g.device), g.dtype, copy=False)
-            p.grad = g * scale
+            g *= pg.astype(coef.to(backend=g.backend, device=g.device), g.dtype, copy=False)
     return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
-    """Clamp every gradient of ``parameters`` into ``[-clip_value, clip_value]``.
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
+    """Clamp every gradient of ``parameters`` into ``[-clip_value, clip_value]``, in place.
+
+    As torch: the lower bound is applied first, so a negative ``clip_value`` sets every entry
+    to ``clip_value``; nan stays nan. ``foreach`` is accepted for torch code.
 
     Examples
     --------
@@ -104,4 +118,4 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     with pg.no_grad():
         for p in _with_grads(parameters):
-            p.grad = pg.clip(p.grad, -clip_value, clip_value)
+            p.grad.clamp_(-clip_value, clip_value)

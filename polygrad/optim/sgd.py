@@ -79,9 +79,11 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check(0.0 <= o["lr"], f"Invalid learning rate: {o['lr']}", where)
-        _check(0.0 <= o["momentum"], f"Invalid momentum value: {o['momentum']}", where)
-        _check(0.0 <= o["weight_decay"], f"Invalid weight_decay value: {o['weight_decay']}", where)
+        # NOTE: `not x < 0` as torch's SGD (a nan passes here, unlike Adam's `0 <= x`)
+        _check(not o["lr"] < 0.0, f"Invalid learning rate: {o['lr']}", where)
+        _check(not o["momentum"] < 0.0, f"Invalid momentum value: {o['momentum']}", where)
+        wd = o["weight_decay"]
+        _check(not wd < 0.0, f"Invalid weight_decay value: {wd}", where)
         _check(
             not o["nesterov"] or (o["momentum"] > 0 and o["dampening"] == 0),
             "Nesterov momentum requires a momentum and zero dampening",

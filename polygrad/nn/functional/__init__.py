@@ -1,0 +1,50 @@
+"""The functions behind the nn layers: activations, linear, convolution, pooling, normalization,
+dropout, embedding and the losses, each composed from polygrad Tensor ops.
+
+Names and signatures follow ``torch.nn.functional`` (``dim=`` rather than ``axis=``), so code
+written against torch runs with only the import changed. One file per family, as torch's
+modules: ``activation``, ``linear``, ``sparse`` (embedding), ``dropout``, ``normalization``,
+``conv``, ``pooling`` and ``loss``.
+"""
+
+from ._utils import creating_like as creating_like  # nn.init allocates with it
+from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .conv import conv2d
+from .dropout import dropout
+from .linear import linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from .normalization import batch_norm, layer_norm
+from .pooling import avg_pool2d, max_pool2d
+from .sparse import embedding
+
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "linear",
+    "embedding",
+    "dropout",
+    "layer_norm",
+    "batch_norm",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]

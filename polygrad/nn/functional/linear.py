@@ -1,0 +1,57 @@
+"""``linear``: one fused op for ``x @ weight.T + bias``."""
+
+from __future__ import annotations
+
+import polygrad as pg
+from polygrad import Function, Tensor
+
+
+# NOTE: one fused op rather than matmul(x, weight.mT) + bias: the weight gradient comes out as
+# g^T @ x, contiguous in the weight's own layout (not a transposed view the engine would have
+# to copy), and the bias gradient is one sum, with no broadcast to undo.
+class _Linear(Function):
+    """``x @ weight.T (+ bias)`` for x of shape (..., in) and weight of shape (out, in)."""
+
+    fresh = True
+
+    def forward(self, xp, x, weight, bias=None):
+        out = xp.matmul(x, xp.matrix_transpose(weight))
+        if bias is not None:
+            out += bias  # in place: out is the matmul's own new array
+        return out
+
+    def backward(self, xp, g, x, weight, bias=None):
+        needs = self.next
+        gx = xp.matmul(g, weight) if needs[0] is not None else None
+        g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
+        gw = gb = None
+        if needs[1] is not None:
+            x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
+            gw = xp.matmul(xp.matrix_transpose(g2), x2)
+        if bias is not None and needs[2] is not None:
+            gb = xp.sum(g2, axis=0)
+        return gx, gw, gb
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with torch's weight layout ``(out_features, in_features)``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn.functional as F
+    >>> F.linear(polygrad.ones(2, 3), polygrad.ones(4, 3)).shape
+    (2, 4)
+    """
+    if (
+        x.ndim < 1
+        or weight.ndim != 2
+        or x.shape[-1] != weight.shape[1]
+        or (bias is not None and bias.shape != (weight.shape[0],))
+        or x.dtype != weight.dtype
+        or (bias is not None and bias.dtype != weight.dtype)
+    ):  # the general path: 1-D weights, broadcasting biases, mixed dtypes, shape errors
+        out = pg.matmul(x, weight.mT if weight.ndim > 1 else weight)
+        return out if bias is None else out + bias
+    op = _Linear()
+    return op(x, weight) if bias is None else op(x, weight, bias)

@@ -1,0 +1,35 @@
+"""Dropout."""
+
+from __future__ import annotations
+
+from polygrad import Tensor
+
+from ..._checks import check_probability
+from .. import functional as F
+from .module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    others by ``1 / (1 - p)``; the identity in eval mode.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> drop = nn.Dropout(0.5)
+    >>> x = polygrad.ones(4)
+    >>> drop.eval()(x) is x
+    True
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = check_probability(p, "Dropout")
+        self.inplace = inplace  # accepted for torch code; the result is the same either way
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)

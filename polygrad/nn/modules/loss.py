@@ -1,0 +1,150 @@
+"""Losses as modules: MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss."""
+
+from __future__ import annotations
+
+from polygrad import Tensor
+
+from .. import functional as F
+from ..functional.loss import _check_reduction
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction(type(self).__name__, reduction)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean (or summed, or unreduced) squared error.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.MSELoss()(polygrad.tensor([1.0, 2.0]), polygrad.tensor([1.0, 4.0])).item()
+    2.0
+    """
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(x, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean (or summed, or unreduced) absolute error.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.L1Loss(reduction="sum")(polygrad.tensor([1.0, 2.0]), polygrad.tensor([0.0, 4.0])).item()
+    3.0
+    """
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(x, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits against integer class targets: fused, log-softmax based and
+    stable, with torch's ``weight``, ``ignore_index``, ``label_smoothing`` and ``reduction``
+    (the mean is over the targets not ignored). See :func:`polygrad.nn.functional.cross_entropy`.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    >>> loss = loss_fn(polygrad.randn(4, 3, requires_grad=True), polygrad.tensor([0, 2, 1, 2]))
+    >>> loss.backward()
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(
+            x, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities against integer class targets, with
+    ``weight``, ``ignore_index`` and ``reduction`` as :class:`CrossEntropyLoss`.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.NLLLoss()(polygrad.tensor([[-1.0, -2.0]]), polygrad.tensor([0])).item()
+    1.0
+    """
+
+    def __init__(
+        self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(x, target, self.weight, self.ignore_index, self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities (logs clamped at -100, as torch).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> round(nn.BCELoss()(polygrad.tensor([0.5]), polygrad.tensor([0.0])).item(), 4)
+    0.6931
+    """
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(x, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of ``sigmoid(input)``, computed stably from logits, with optional
+    ``weight`` (per element) and ``pos_weight`` (per class, for positives).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.BCEWithLogitsLoss()(polygrad.tensor([-1000.0]), polygrad.tensor([0.0])).item()
+    0.0
+    """
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            x, target, self.weight, self.reduction, self.pos_weight
+        )
