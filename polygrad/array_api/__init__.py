@@ -365,7 +365,13 @@ def reshape(x: Tensor, /, shape: tuple[int, ...], *, copy: builtins_bool | None 
 
 
 # -- statistics -------------------------------------------------------------------------------
-def _values_reduction(fn: str, x: Tensor, axis: Any, dtype: Any, keepdims: builtins_bool) -> Tensor:
+def _reduce(fn: str, x: Tensor, axis: Any, dtype: Any, keepdims: builtins_bool) -> Tensor:
+    """Float tensors through the differentiable op (after a cast to ``dtype``); integer and
+    complex ones through the backend, whose default accumulation dtype is the standard's."""
+    if dtype is not None and x.dtype.is_floating_point:
+        x = _ops.astype(x, dtype, copy=False)
+    if x.dtype.is_floating_point:
+        return getattr(_ops, fn)(x, axis=axis, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, fn)
     d = None if dtype is None else x._xp.backend.to_backend_dtype(dtype)
     return Tensor._wrap(getattr(x._xp, fn)(x.data, axis=axes, dtype=d, keepdims=keepdims), x._xp)
@@ -375,22 +381,14 @@ def sum(  # noqa: A001
     x: Tensor, /, *, axis: Any = None, dtype: Any = None, keepdims: builtins_bool = False
 ) -> Tensor:
     """The sum over ``axis``; integers sum in the default integer dtype, as the standard says."""
-    if dtype is not None and x.dtype.is_floating_point:
-        x = _ops.astype(x, dtype, copy=False)
-    if x.dtype.is_floating_point:
-        return _ops.sum(x, axis=axis, keepdims=keepdims)
-    return _values_reduction("sum", x, axis, dtype, keepdims)
+    return _reduce("sum", x, axis, dtype, keepdims)
 
 
 def prod(
     x: Tensor, /, *, axis: Any = None, dtype: Any = None, keepdims: builtins_bool = False
 ) -> Tensor:
     """The product over ``axis``; integers multiply in the default integer dtype."""
-    if dtype is not None and x.dtype.is_floating_point:
-        x = _ops.astype(x, dtype, copy=False)
-    if x.dtype.is_floating_point:
-        return _ops.prod(x, axis=axis, keepdims=keepdims)
-    return _values_reduction("prod", x, axis, dtype, keepdims)
+    return _reduce("prod", x, axis, dtype, keepdims)
 
 
 def clip(
