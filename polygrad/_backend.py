@@ -52,6 +52,9 @@ class Backend:
         self.compat = compat
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
         ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
+        for extension in ("linalg", "fft"):  # array-api-strict loads these on first access
+            if hasattr(compat, extension):
+                ns[extension] = getattr(compat, extension)
         has = set(compat.__array_namespace_info__().dtypes())
         #: the polygrad dtypes this library has, in the order of ``_dtypes.ALL``
         self.dtypes = tuple(d for d in _dtypes.ALL if d.name in has)
@@ -323,7 +326,8 @@ class TorchBackend(Backend):
         return dev
 
     def to_numpy(self, x: Any) -> np.ndarray:
-        return x.detach().cpu().numpy().copy()
+        # resolve_conj: a lazily conjugated complex tensor (torch's conj bit) as its values
+        return x.detach().cpu().resolve_conj().numpy().copy()
 
     def erf(self, x: Any) -> Any:
         return self.torch.special.erf(x)

@@ -49,15 +49,18 @@ def _finish(data: Any, backend: _backend.Backend, requires_grad: bool) -> Tensor
     return t
 
 
-def _host_array(data: Any) -> Any:
-    """Python data (numbers, nested lists, Tensors inside lists) as a host NumPy array."""
+def _host_array(data: Any, dtype: Any = None) -> Any:
+    """Python data (numbers, nested lists, Tensors inside lists) as a host NumPy array, made
+    directly in ``dtype`` when given (so ``[2**63 + 1]`` as uint64 never passes through a
+    float)."""
     import numpy as np
 
     if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
-        return np.stack([_host_array(d) for d in data]) if data else np.asarray(data)
+        parts = [_host_array(d, dtype) for d in data]
+        return np.stack(parts) if data else np.asarray(data, dtype=dtype)
     if isinstance(data, Tensor):
         return data.numpy()
-    return np.asarray(data)
+    return np.asarray(data, dtype=dtype)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -124,7 +127,7 @@ def _tensor_on(
                 f"polygrad.tensor got a {source.name} array where a {backend.name} one is "
                 "needed (the active backend); convert it to NumPy first or switch backends"
             )
-    host = _host_array(data)
+    host = _host_array(data, None if dtype is None else _dtypes.to_dtype(dtype).name)
     if dtype is None:
         kind = host.dtype.kind
         if kind == "b":

@@ -13,6 +13,12 @@ def pytest_addoption(parser):
         action="store_true",
         help="run test_fuzz.py with thousands of random examples instead of CI's 60",
     )
+    parser.addoption(
+        "--array-api-examples",
+        type=int,
+        default=8,
+        help="random examples per function in test_array_api.py (the array-api session: 200)",
+    )
 
 
 def pytest_report_header(config):

@@ -427,7 +427,19 @@ def _unique(x: Any, fn: str) -> tuple:
 
 def unique_all(x: Tensor, /) -> UniqueAll:
     """The distinct values with first indices, inverse indices and counts (no gradient)."""
-    return UniqueAll(*_unique(x, "unique_all"))
+    try:
+        return UniqueAll(*_unique(x, "unique_all"))
+    except NotImplementedError:  # torch's array-api-compat: built from the other two
+        pass
+    x = _tensor_arg(x)
+    xp = x._xp
+    values, inverse = xp.unique_inverse(x.data)
+    counts = xp.unique_counts(x.data).counts
+    # the first index of each value: the first of its group in a stable sort by value id
+    order = xp.argsort(xp.reshape(inverse, (-1,)), stable=True)
+    starts = xp.cumulative_sum(counts, include_initial=True)[:-1]
+    first = xp.take(order, xp.astype(starts, order.dtype))
+    return UniqueAll(*(_no_grad_result(x, a) for a in (values, first, inverse, counts)))
 
 
 def unique_counts(x: Tensor, /) -> UniqueCounts:
