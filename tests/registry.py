@@ -757,4 +757,81 @@ def _indexing() -> list[Op]:
     return ops
 
 
-OPS: list[Op] = _arithmetic() + _elementwise() + _reductions() + _shape_ops() + _indexing()
+def _array_api() -> list[Op]:
+    """The functions polygrad.array_api adds to the ops above, against torch's."""
+    import polygrad.array_api as xp
+
+    def unary(name, ref, domain=normal):
+        return Op(f"xp.{name}", getattr(xp, name), ref, UNARY, domain)
+
+    def binary(name, ref, domain=normal):
+        return Op(f"xp.{name}", getattr(xp, name), ref, BINARY, domain)
+
+    inside = uniform(-0.9, 0.9)
+    matrix = (((3, 4),), ((2, 3, 4),))
+    ops = [
+        unary("acos", torch.acos, inside),
+        unary("asin", torch.asin, inside),
+        unary("atan", torch.atan),
+        unary("acosh", torch.acosh, uniform(1.2, 3.0)),
+        unary("asinh", torch.asinh),
+        unary("atanh", torch.atanh, inside),
+        unary("cosh", torch.cosh),
+        unary("sinh", torch.sinh),
+        unary("tan", torch.tan, uniform(-1.2, 1.2)),
+        unary("expm1", torch.expm1),
+        unary("log2", torch.log2, positive),
+        unary("log10", torch.log10, positive),
+        unary("reciprocal", torch.reciprocal, away_from_zero),
+        unary("square", torch.square),
+        unary("positive", torch.positive),
+        # piecewise constant: zero gradient, as torch (away from the jumps)
+        unary("floor", torch.floor, away_from(-1.0, 0.0, 1.0)),
+        unary("ceil", torch.ceil, away_from(-1.0, 0.0, 1.0)),
+        unary("trunc", torch.trunc, away_from(-1.0, 0.0, 1.0)),
+        unary("round", torch.round, away_from(-1.5, -0.5, 0.5, 1.5)),
+        binary("atan2", torch.atan2, (normal, away_from_zero)),
+        binary("hypot", torch.hypot, (away_from_zero, away_from_zero)),
+        binary("copysign", torch.copysign, (away_from_zero, away_from_zero)),
+        binary("remainder", torch.remainder, (normal, uniform(0.7, 1.3))),
+    ]
+    shape_ops = [
+        ("flip", lambda x: xp.flip(x, axis=-1), lambda t: t.flip(-1)),
+        ("flip_all", xp.flip, lambda t: t.flip(tuple(range(t.ndim)))),
+        ("roll", lambda x: xp.roll(x, (1, -2), axis=(0, -1)), lambda t: t.roll((1, -2), (0, -1))),
+        ("roll_flat", lambda x: xp.roll(x, 3), lambda t: t.roll(3)),
+        ("moveaxis", lambda x: xp.moveaxis(x, 0, -1), lambda t: t.movedim(0, -1)),
+        ("repeat", lambda x: xp.repeat(x, 2, axis=-1), lambda t: t.repeat_interleave(2, -1)),
+        ("tile", lambda x: xp.tile(x, (2, 1)), lambda t: t.tile((2, 1))),
+        ("tril", lambda x: xp.tril(x, k=1), lambda t: t.tril(1)),
+        ("triu", lambda x: xp.triu(x, k=-1), lambda t: t.triu(-1)),
+        ("sort", lambda x: xp.sort(x, axis=-1), lambda t: t.sort(-1).values),
+        (
+            "sort_descending",
+            lambda x: xp.sort(x, axis=0, descending=True),
+            lambda t: t.sort(0, descending=True).values,
+        ),
+        ("cumulative_sum", lambda x: xp.cumulative_sum(x, axis=-1), lambda t: t.cumsum(-1)),
+        ("cumulative_prod", lambda x: xp.cumulative_prod(x, axis=-1), lambda t: t.cumprod(-1)),
+        ("diff", lambda x: xp.diff(x, axis=-1, n=2), lambda t: torch.diff(t, n=2, dim=-1)),
+        ("unstack", lambda x: xp.unstack(x, axis=-2)[1], lambda t: t.unbind(-2)[1]),
+        (
+            "take_along_axis",
+            lambda x: xp.take_along_axis(x, xp.asarray([[0, 3, -1, 0]] * 3), axis=-1),
+            lambda t: t.gather(-1, torch.tensor([[0, 3, 3, 0]] * 3)),
+        ),
+    ]
+    for name, fn, ref in shape_ops:
+        domain = distinct if name.startswith("sort") else normal
+        shapes = matrix[:1] if name == "take_along_axis" else matrix
+        ops.append(Op(f"xp.{name}", fn, ref, shapes, domain))
+    ops.append(
+        Op("xp.cumulative_prod_zeros", lambda x: xp.cumulative_prod(x, axis=-1),
+           lambda t: t.cumprod(-1), (((3, 5),),), with_zeros(1))
+    )  # fmt: skip
+    return ops
+
+
+OPS: list[Op] = (
+    _arithmetic() + _elementwise() + _reductions() + _shape_ops() + _indexing() + _array_api()
+)

@@ -39,9 +39,10 @@ class _Unary(Function):
 
 
 class _Binary(Function):
-    """An elementwise function of two inputs; ``rule`` returns both gradients."""
+    """An elementwise function of two inputs; ``rule`` returns both gradients (which may be
+    ``g`` itself, as remainder's first: so not ``fresh``)."""
 
-    fresh = True
+    fresh = False
     saves = "both"
     fn = ""
     rule: Callable = staticmethod(lambda xp, g, a, b, y: (g, g))
