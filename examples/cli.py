@@ -38,9 +38,10 @@ __all__ = [
 
 BACKEND_NAMES = ("numpy", "strict", "torch", "cupy")
 
-# polygrad selects POLYGRAD_BACKEND when it is imported and fails there if it cannot; taken out
-# of the environment here, it becomes --backend's default and is checked by parse() instead.
+# polygrad selects POLYGRAD_BACKEND and POLYGRAD_DEVICE when it is imported and fails there if it
+# cannot; taken out of the environment here, they are checked by parse() instead.
 _ENV_BACKEND = os.environ.pop("POLYGRAD_BACKEND", "").strip().lower() or "numpy"
+_ENV_DEVICE = os.environ.pop("POLYGRAD_DEVICE", "").strip() or None
 
 
 def _bounded(
@@ -117,19 +118,20 @@ def make_parser(description: str, *, out: bool = True) -> argparse.ArgumentParse
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse ``argv``, then select the backend and create ``--out``; any failure is a usage error.
 
-    The backend (with ``POLYGRAD_DEVICE``, if set) is made polygrad's active one, and
-    ``POLYGRAD_BACKEND`` is set to it again for any process the example starts.
+    The backend (on ``POLYGRAD_DEVICE``, if set) becomes polygrad's active one, and both
+    variables are set again for any process the example starts.
     """
     import polygrad as pg
 
     args = parser.parse_args(argv)
-    device = os.environ.get("POLYGRAD_DEVICE") or None
     try:
-        pg.set_backend(args.backend, device)
+        pg.set_backend(args.backend, _ENV_DEVICE)
     except pg.BackendError as e:
-        where = f" with POLYGRAD_DEVICE={device}" if device else ""
+        where = f" with POLYGRAD_DEVICE={_ENV_DEVICE}" if _ENV_DEVICE else ""
         parser.error(f"argument --backend: {args.backend}{where} cannot be used: {e}")
     os.environ["POLYGRAD_BACKEND"] = args.backend
+    if _ENV_DEVICE:
+        os.environ["POLYGRAD_DEVICE"] = _ENV_DEVICE
     out = getattr(args, "out", None)
     if out is not None:
         try:

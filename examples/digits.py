@@ -234,6 +234,20 @@ def plot(history: dict[str, list[float]], title: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     checkpoint_path = args.out / f"digits-{args.model}.pgz"
+    saved: list[int] = []  # the epochs in checkpoint_path, as this run resumed or wrote them
+    try:
+        run(args, checkpoint_path, saved)
+    except KeyboardInterrupt:
+        if saved:
+            message = f"{checkpoint_path} holds epoch {saved[-1]}; continue with --resume"
+        else:
+            message = "this run wrote no checkpoint"
+        print(f"\ninterrupted: {message}", file=sys.stderr)
+        sys.exit(130)  # the shell's status for Ctrl-C
+
+
+def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> None:
+    """Resume (if asked), train and evaluate, appending each epoch saved to ``saved``."""
     config = {name: getattr(args, name) for name in RUN_SETTINGS}
 
     if args.resume:
@@ -255,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         scheduler.load_state_dict(checkpoint["scheduler"])
         pg.set_rng_state(checkpoint["rng"])  # the same shuffles and dropout masks as before
         history, start = checkpoint["history"], checkpoint["epoch"]
+        saved.append(start)
         print(f"resuming from {checkpoint_path} after epoch {start}")
 
     # The CNN reads (N, 1, 8, 8) images, the MLP flat vectors of 64 pixels.
@@ -276,50 +291,37 @@ def main(argv: list[str] | None = None) -> None:
     )
     batches = min(len(train), SMOKE_BATCHES) if config["smoke"] else len(train)
     began = time.perf_counter()
-    saved = start if args.resume else None  # the epoch this run last wrote to checkpoint_path
-    try:
-        for epoch in range(start, args.epochs):
-            with tqdm(
-                total=batches,
-                desc=f"epoch {epoch + 1:2d}/{args.epochs}",
-                unit="batch",
-                file=sys.stdout,
-                ncols=100,
-            ) as bar:
-                loss, train_acc = train_epoch(model, train, optimizer, loss_fn, bar)
-                val_acc, _ = accuracy(model, val)
-                bar.set_postfix(
-                    {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
-                    refresh=False,
-                )
-            scheduler.step()
-            for key, value in zip(history, (loss, train_acc, val_acc)):
-                history[key].append(value)
-            state = {
-                "config": config,
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": pg.get_rng_state(),
-                "history": history,
-            }
-            # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
-            # `saved` is set too makes the message below name the epoch the file holds.
-            with interrupts_held():
-                pg.save(state, checkpoint_path)
-                saved = epoch + 1
-    except KeyboardInterrupt:
-        if saved is None:
-            print(
-                "\ninterrupted before the first epoch ended: no checkpoint written", file=sys.stderr
+    for epoch in range(start, args.epochs):
+        with tqdm(
+            total=batches,
+            desc=f"epoch {epoch + 1:2d}/{args.epochs}",
+            unit="batch",
+            file=sys.stdout,
+            ncols=100,
+        ) as bar:
+            loss, train_acc = train_epoch(model, train, optimizer, loss_fn, bar)
+            val_acc, _ = accuracy(model, val)
+            bar.set_postfix(
+                {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
+                refresh=False,
             )
-        else:
-            print(
-                f"\ninterrupted: {checkpoint_path} holds epoch {saved}; continue with --resume",
-                file=sys.stderr,
-            )
-        sys.exit(130)  # the shell's code for Ctrl-C
+        scheduler.step()
+        for key, value in zip(history, (loss, train_acc, val_acc)):
+            history[key].append(value)
+        state = {
+            "config": config,
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": pg.get_rng_state(),
+            "history": history,
+        }
+        # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
+        # `saved` is updated too makes main's message name the epoch the file holds.
+        with interrupts_held():
+            pg.save(state, checkpoint_path)
+            saved.append(epoch + 1)
     seconds = time.perf_counter() - began
 
     test_acc, correct = accuracy(model, test)
