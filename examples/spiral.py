@@ -183,7 +183,10 @@ def main(argv: list[str] | None = None) -> None:
         "--steps", type=cli.positive_int, default=500, help="full-batch steps (default: 500)"
     )
     parser.add_argument(
-        "--frames", type=cli.positive_int, default=40, help="GIF snapshots (default: 40)"
+        "--frames",
+        type=cli.positive_int,
+        default=40,
+        help="GIF frames at most, at log-spaced steps (default: 40; 500 steps give 34)",
     )
     parser.add_argument(
         "--points", type=cli.positive_int, default=100, help="points per arm (default: 100)"
