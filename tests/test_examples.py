@@ -208,6 +208,7 @@ def test_scalar_without_torch(tmp_path):
     hide_torch = (
         "import runpy, sys; sys.modules['torch'] = None; "
         f"sys.argv = [{str(EXAMPLES / 'scalar.py')!r}, '--smoke']; "
+        f"sys.path.insert(0, {str(EXAMPLES)!r}); "  # as `python examples/scalar.py` does
         "runpy.run_path(sys.argv[0], run_name='__main__')"
     )
     proc = run_example("scalar.py", cwd=tmp_path, python=[sys.executable, "-c", hide_torch])
