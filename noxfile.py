@@ -13,6 +13,19 @@ nox.options.sessions = ["tests-numpy", "tests-strict", "tests-torch", "lint", "e
 
 BACKENDS = ("numpy", "strict", "torch", "cupy")
 
+# Run in the tests-oldest session: fail unless every pin of backends/oldest.txt is installed.
+CHECK_OLDEST = """
+import sys
+from importlib.metadata import version
+
+pins = dict(line.split("==") for line in open("backends/oldest.txt") if "==" in line)
+installed = {name: version(name).split("+")[0] for name in pins}  # torch 2.13.0+cpu is 2.13.0
+print("installed:", ", ".join(f"{name} {v}" for name, v in installed.items()))
+wrong = [f"{name} {installed[name]}, not {pin.strip()}" for name, pin in pins.items()
+         if installed[name] != pin.strip()]
+sys.exit("not the oldest versions: " + "; ".join(wrong) if wrong else 0)
+"""
+
 
 def _cuda_gpu_present() -> bool:
     """True when an NVIDIA GPU is visible, checked without installing anything."""
@@ -29,20 +42,25 @@ def _cuda_gpu_present() -> bool:
     return out.returncode == 0 and "GPU" in out.stdout
 
 
+def _run_suite(session: nox.Session, backend: str) -> None:
+    """Check that polygrad selects ``backend``, then run the suite (but the examples) on it."""
+    session.env["POLYGRAD_BACKEND"] = backend
+    session.run(
+        "python",
+        "-c",
+        "import polygrad, sys; b = polygrad.get_backend(); print('polygrad backend:', b); "
+        f"sys.exit(0 if b.name == {backend!r} else 'polygrad did not select {backend}')",
+    )
+    # the examples have their own session (they need the examples extra)
+    session.run("pytest", "--ignore=tests/test_examples.py", *session.posargs)
+
+
 def _make_tests_session(backend: str) -> None:
     def tests(session: nox.Session) -> None:
         if backend == "cupy" and not _cuda_gpu_present():
             session.skip("no CUDA GPU on this machine: the cupy backend cannot run here")
         session.install("-e", ".", "-r", f"backends/{backend}.txt", "-r", "backends/test.txt")
-        session.env["POLYGRAD_BACKEND"] = backend
-        session.run(
-            "python",
-            "-c",
-            "import polygrad, sys; b = polygrad.get_backend(); print('polygrad backend:', b); "
-            f"sys.exit(0 if b.name == {backend!r} else 'polygrad did not select {backend}')",
-        )
-        # the examples have their own session (they need the examples extra)
-        session.run("pytest", "--ignore=tests/test_examples.py", *session.posargs)
+        _run_suite(session, backend)
 
     tests.__doc__ = f"Run the test suite on the {backend} backend."
     nox.session(name=f"tests-{backend}")(tests)
@@ -50,6 +68,23 @@ def _make_tests_session(backend: str) -> None:
 
 for _backend in BACKENDS:
     _make_tests_session(_backend)
+
+
+@nox.session(name="tests-oldest")
+def tests_oldest(session: nox.Session) -> None:
+    """Run the suite on the numpy and strict backends with the oldest dependencies declared.
+
+    backends/oldest.txt pins numpy, array-api-compat and array-api-strict at the floors of
+    pyproject.toml and backends/*.txt (and torch at the one build used everywhere); the session
+    checks that those versions are the ones installed before testing.
+    """
+    session.install(
+        "-e", ".", "-r", "backends/strict.txt", "-r", "backends/test.txt",
+        "-c", "backends/oldest.txt",
+    )  # fmt: skip
+    session.run("python", "-c", CHECK_OLDEST)
+    for backend in ("numpy", "strict"):
+        _run_suite(session, backend)
 
 
 @nox.session

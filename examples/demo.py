@@ -4,18 +4,25 @@ Everything here is polygrad Tensors and .backward(); the update is plain arithme
 no_grad. Run it on any backend: POLYGRAD_BACKEND=torch python examples/demo.py
 """
 
-import argparse
 import math
+
+import cli  # before polygrad: it checks the backend
 
 import polygrad as pg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000, help="gradient steps (default 3000)")
-    parser.add_argument("--hidden", type=int, default=32, help="hidden units (default 32)")
-    parser.add_argument("--lr", type=float, default=0.03, help="learning rate (default 0.03)")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = cli.make_parser(__doc__.splitlines()[0], out=False)
+    parser.add_argument(
+        "--steps", type=cli.positive_int, default=3000, help="gradient steps (default 3000)"
+    )
+    parser.add_argument(
+        "--hidden", type=cli.positive_int, default=32, help="hidden units (default 32)"
+    )
+    parser.add_argument(
+        "--lr", type=cli.positive_float, default=0.03, help="learning rate (default 0.03)"
+    )
+    args = cli.parse(parser, argv)
 
     pg.manual_seed(0)
     x = pg.linspace(-math.pi, math.pi, 128).reshape(-1, 1)

@@ -25,10 +25,14 @@ Needs the examples extra: ``pip install -e ".[examples]"`` (matplotlib and tqdm)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,7 @@ try:
 except ImportError as e:
     sys.exit(f"{e}: this example needs the examples extra: pip install -e '.[examples]'")
 
+import cli  # before polygrad: it checks the backend
 from models import digits_cnn, digits_mlp
 
 import polygrad as pg
@@ -67,9 +72,7 @@ RUN_SETTINGS = (
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Train an MLP or a CNN on the bundled 8x8 handwritten digits.",
-    )
+    parser = cli.make_parser("Train an MLP or a CNN on the bundled 8x8 handwritten digits.")
     parser.add_argument(
         "--model", choices=["mlp", "cnn"], default="mlp", help="network (default: mlp)"
     )
@@ -77,7 +80,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--batchnorm", action="store_true", help="MLP: BatchNorm1d after each Linear"
     )
     parser.add_argument(
-        "--dropout", type=float, default=0.0, help="MLP: dropout probability (default: 0)"
+        "--dropout",
+        type=cli.fraction,
+        default=0.0,
+        help="MLP: dropout probability, in [0, 1) (default: 0)",
     )
     parser.add_argument(
         "--optimizer",
@@ -87,30 +93,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--lr",
-        type=float,
+        type=cli.positive_float,
         default=None,
         help="learning rate (default: 3e-3 for adam, 0.05 for sgd)",
     )
     parser.add_argument(
-        "--gamma", type=float, default=0.9, help="learning-rate decay per epoch (default: 0.9)"
+        "--gamma",
+        type=cli.positive_float,
+        default=0.9,
+        help="learning-rate decay per epoch (default: 0.9)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=None, help="total epochs (default: 30, or 2 with --smoke)"
+        "--epochs",
+        type=cli.positive_int,
+        default=None,
+        help="total epochs (default: 30, or 2 with --smoke)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=32, help="examples per batch (default: 32)"
+        "--batch-size", type=cli.positive_int, default=32, help="examples per batch (default: 32)"
     )
     parser.add_argument(
         "--label-smoothing",
-        type=float,
+        type=cli.probability,
         default=0.1,
-        help="label smoothing of the loss (default: 0.1)",
+        help="label smoothing of the loss, in [0, 1] (default: 0.1)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed for initialization and shuffling (default: 0)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("runs"), help="output folder (default: runs)"
+        "--seed",
+        type=cli.natural,
+        default=0,
+        help="seed for initialization and shuffling (default: 0)",
     )
     parser.add_argument(
         "--resume",
@@ -122,14 +134,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help=f"tiny budget for tests: {SMOKE_BATCHES} batches per epoch",
     )
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv)
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
     if args.epochs is None:
         args.epochs = 2 if args.smoke else 30
-    if args.epochs < 1:
-        parser.error("--epochs must be at least 1")
     return args
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done, then raise it: what the block records is true."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
 
 
 def build(config: dict[str, Any]) -> tuple[nn.Module, optim.Optimizer, Any]:
@@ -207,8 +233,21 @@ def plot(history: dict[str, list[float]], title: str, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.out / f"digits-{args.model}.pgz"
+    saved: list[int] = []  # the epochs in checkpoint_path, as this run resumed or wrote them
+    try:
+        run(args, checkpoint_path, saved)
+    except KeyboardInterrupt:
+        if saved:
+            message = f"{checkpoint_path} holds epoch {saved[-1]}; continue with --resume"
+        else:
+            message = "this run wrote no checkpoint"
+        print(f"\ninterrupted: {message}", file=sys.stderr)
+        sys.exit(130)  # the shell's status for Ctrl-C
+
+
+def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> None:
+    """Resume (if asked), train and evaluate, appending each epoch saved to ``saved``."""
     config = {name: getattr(args, name) for name in RUN_SETTINGS}
 
     if args.resume:
@@ -230,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         scheduler.load_state_dict(checkpoint["scheduler"])
         pg.set_rng_state(checkpoint["rng"])  # the same shuffles and dropout masks as before
         history, start = checkpoint["history"], checkpoint["epoch"]
+        saved.append(start)
         print(f"resuming from {checkpoint_path} after epoch {start}")
 
     # The CNN reads (N, 1, 8, 8) images, the MLP flat vectors of 64 pixels.
@@ -251,37 +291,37 @@ def main(argv: list[str] | None = None) -> None:
     )
     batches = min(len(train), SMOKE_BATCHES) if config["smoke"] else len(train)
     began = time.perf_counter()
-    try:
-        for epoch in range(start, args.epochs):
-            with tqdm(
-                total=batches,
-                desc=f"epoch {epoch + 1:2d}/{args.epochs}",
-                unit="batch",
-                file=sys.stdout,
-                ncols=100,
-            ) as bar:
-                loss, train_acc = train_epoch(model, train, optimizer, loss_fn, bar)
-                val_acc, _ = accuracy(model, val)
-                bar.set_postfix(
-                    {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
-                    refresh=False,
-                )
-            scheduler.step()
-            for key, value in zip(history, (loss, train_acc, val_acc)):
-                history[key].append(value)
-            state = {
-                "config": config,
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": pg.get_rng_state(),
-                "history": history,
-            }
-            pg.save(state, checkpoint_path)  # atomic: Ctrl-C never leaves a broken file
-    except KeyboardInterrupt:
-        done = len(history["loss"])
-        sys.exit(f"\ninterrupted: {checkpoint_path} holds epoch {done}; continue with --resume")
+    for epoch in range(start, args.epochs):
+        with tqdm(
+            total=batches,
+            desc=f"epoch {epoch + 1:2d}/{args.epochs}",
+            unit="batch",
+            file=sys.stdout,
+            ncols=100,
+        ) as bar:
+            loss, train_acc = train_epoch(model, train, optimizer, loss_fn, bar)
+            val_acc, _ = accuracy(model, val)
+            bar.set_postfix(
+                {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
+                refresh=False,
+            )
+        scheduler.step()
+        for key, value in zip(history, (loss, train_acc, val_acc)):
+            history[key].append(value)
+        state = {
+            "config": config,
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": pg.get_rng_state(),
+            "history": history,
+        }
+        # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
+        # `saved` is updated too makes main's message name the epoch the file holds.
+        with interrupts_held():
+            pg.save(state, checkpoint_path)
+            saved.append(epoch + 1)
     seconds = time.perf_counter() - began
 
     test_acc, correct = accuracy(model, test)

@@ -18,19 +18,15 @@ renders them.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import cli  # before polygrad: it checks the backend
 
 import polygrad as pg
 from polygrad.viz import draw
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Render a small expression's computation graph before and after backward."
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("runs"), help="output folder (default: runs)"
+    parser = cli.make_parser(
+        "Render a small expression's computation graph before and after backward."
     )
     parser.add_argument(
         "--format",
@@ -39,8 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         help="picture format (default: png)",
     )
     parser.add_argument("--smoke", action="store_true", help="for tests (the example is tiny)")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = cli.parse(parser, argv)
 
     # Leaves: the inputs x and the parameters w, b of one neuron.
     x1, x2 = pg.tensor(2.0, requires_grad=True), pg.tensor(0.0, requires_grad=True)

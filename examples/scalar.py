@@ -14,9 +14,10 @@ Usage
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import Any
+
+import cli  # before polygrad: it checks the backend
 
 import polygrad as pg
 import polygrad.nn as nn
@@ -129,13 +130,17 @@ def fit_four_points(steps: int, lr: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="micrograd's scalar examples on polygrad, beside torch when installed."
+    parser = cli.make_parser(
+        "micrograd's scalar examples on polygrad, beside torch when installed.", out=False
     )
-    parser.add_argument("--steps", type=int, default=50, help="MLP training steps (default: 50)")
-    parser.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
+    parser.add_argument(
+        "--steps", type=cli.positive_int, default=50, help="MLP training steps (default: 50)"
+    )
+    parser.add_argument(
+        "--lr", type=cli.positive_float, default=0.05, help="learning rate (default: 0.05)"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny budget for tests: 3 steps")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv)
     if args.smoke:
         args.steps = 3
 

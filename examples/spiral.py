@@ -32,7 +32,6 @@ and a table of final losses and accuracies on the terminal. Needs the examples e
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -51,6 +50,8 @@ try:
     from tqdm import tqdm
 except ImportError as e:
     sys.exit(f"{e}: this example needs the examples extra: pip install -e '.[examples]'")
+
+import cli  # before polygrad: it checks the backend
 
 import polygrad as pg
 import polygrad.nn as nn
@@ -177,23 +178,26 @@ def write_comparison(runs: list[Run], x: np.ndarray, y: np.ndarray, path: Path) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="ReLU vs Sigmoid crossed with SGD+momentum vs Adam on spiral data."
-    )
-    parser.add_argument("--steps", type=int, default=500, help="full-batch steps (default: 500)")
-    parser.add_argument("--frames", type=int, default=40, help="GIF frames (default: 40)")
-    parser.add_argument("--points", type=int, default=100, help="points per arm (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights (default: 0)")
+    parser = cli.make_parser("ReLU vs Sigmoid crossed with SGD+momentum vs Adam on spiral data.")
     parser.add_argument(
-        "--out", type=Path, default=Path("runs"), help="output folder (default: runs)"
+        "--steps", type=cli.positive_int, default=500, help="full-batch steps (default: 500)"
+    )
+    parser.add_argument(
+        "--frames",
+        type=cli.positive_int,
+        default=40,
+        help="GIF frames at most, at log-spaced steps (default: 40; 500 steps give 34)",
+    )
+    parser.add_argument(
+        "--points", type=cli.positive_int, default=100, help="points per arm (default: 100)"
+    )
+    parser.add_argument(
+        "--seed", type=cli.natural, default=0, help="seed for the weights (default: 0)"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny budget for tests: 4 steps")
-    args = parser.parse_args(argv)
+    args = cli.parse(parser, argv)
     if args.smoke:
         args.steps, args.frames = 4, 2
-    if args.steps < 1 or args.frames < 1:
-        parser.error("--steps and --frames must be at least 1")
-    args.out.mkdir(parents=True, exist_ok=True)
 
     # Training and test points come from the same spirals with different random jitter.
     x_train, y_train = make_spiral(args.points, N_CLASSES, noise=0.2, seed=1)

@@ -8,8 +8,11 @@ examples`` installs); without it the whole file is skipped.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +208,7 @@ def test_scalar_without_torch(tmp_path):
     hide_torch = (
         "import runpy, sys; sys.modules['torch'] = None; "
         f"sys.argv = [{str(EXAMPLES / 'scalar.py')!r}, '--smoke']; "
+        f"sys.path.insert(0, {str(EXAMPLES)!r}); "  # as `python examples/scalar.py` does
         "runpy.run_path(sys.argv[0], run_name='__main__')"
     )
     proc = run_example("scalar.py", cwd=tmp_path, python=[sys.executable, "-c", hide_torch])
@@ -233,3 +237,148 @@ def test_graph_dot_format_needs_no_graphviz(tmp_path):
     assert_file(after, b"digraph")
     assert "grad -1.5" in after.read_text()  # x1's gradient, only after backward
     assert "grad -1.5" not in before.read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# Ctrl-C during training: the message names the epoch the checkpoint holds
+# --------------------------------------------------------------------------------------------
+def interrupt_digits(out: Path, wait_for: str, delay: float, *args: str) -> tuple[str, int]:
+    """Start digits.py, wait until it prints ``wait_for`` and its checkpoint exists, sleep
+    ``delay`` s, press Ctrl-C (SIGINT); return its stderr and exit status."""
+    env = {**os.environ, "POLYGRAD_BACKEND": "numpy"}
+    proc = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "digits.py"), "--smoke", "--out", str(out), *args],
+        cwd=out.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell starts background jobs with SIGINT ignored; Python only turns SIGINT into
+        # KeyboardInterrupt when it is not ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for line in proc.stdout:
+            if wait_for in line:
+                break
+        deadline = time.monotonic() + 120
+        while not (out / "digits-mlp.pgz").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    return stderr, proc.returncode
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.13, 0.41])
+def test_digits_ctrl_c_reports_the_epoch_saved(delay, tmp_path):
+    out = tmp_path / "runs"
+    stderr, status = interrupt_digits(out, "training images", delay, "--epochs", "100000")
+    assert status == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    reported = int(re.search(r"holds epoch (\d+); continue with --resume", stderr).group(1))
+    checkpoint = pg.load(out / "digits-mlp.pgz")
+    assert reported == checkpoint["epoch"] >= 1
+    assert len(checkpoint["history"]["loss"]) == reported
+
+
+def test_digits_ctrl_c_after_resume_reports_the_epoch_saved(tmp_path):
+    out = tmp_path / "runs"
+    run_example("digits.py", "--smoke", "--epochs", "2", "--out", str(out), cwd=tmp_path)
+    stderr, status = interrupt_digits(out, "resuming from", 0.0, "--resume", "--epochs", "100000")
+    assert status == 130, stderr
+    reported = int(re.search(r"holds epoch (\d+)", stderr).group(1))
+    assert reported == pg.load(out / "digits-mlp.pgz")["epoch"] >= 2
+
+
+# --------------------------------------------------------------------------------------------
+# bad command-line values are usage errors: argparse's message, exit status 2
+# --------------------------------------------------------------------------------------------
+INTEGER_RANGE = "must be an integer >= 1, got"
+BAD_VALUES = [
+    ("digits.py", ["--epochs", "-3"], "argument --epochs: " + INTEGER_RANGE + " '-3'"),
+    ("digits.py", ["--epochs", "0"], "argument --epochs: " + INTEGER_RANGE + " '0'"),
+    ("digits.py", ["--epochs", "2.5"], "argument --epochs: " + INTEGER_RANGE + " '2.5'"),
+    ("digits.py", ["--batch-size", "0"], "argument --batch-size: " + INTEGER_RANGE + " '0'"),
+    ("digits.py", ["--batch-size", "-8"], "argument --batch-size: " + INTEGER_RANGE),
+    ("digits.py", ["--lr", "-0.1"], "argument --lr: must be a number > 0, got '-0.1'"),
+    ("digits.py", ["--lr", "nan"], "argument --lr: must be a number > 0, got 'nan'"),
+    ("digits.py", ["--dropout", "1"], "argument --dropout: must be a number in [0, 1), got"),
+    ("digits.py", ["--label-smoothing", "-1"], "argument --label-smoothing: must be a number in"),
+    ("digits.py", ["--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
+    ("digits.py", ["--backend", "jax"], "argument --backend: unknown backend 'jax'"),
+    ("spiral.py", ["--steps", "0"], "argument --steps: " + INTEGER_RANGE + " '0'"),
+    ("spiral.py", ["--frames", "-1"], "argument --frames: " + INTEGER_RANGE + " '-1'"),
+    ("spiral.py", ["--points", "0"], "argument --points: " + INTEGER_RANGE + " '0'"),
+    ("scalar.py", ["--steps", "-5"], "argument --steps: " + INTEGER_RANGE + " '-5'"),
+    ("scalar.py", ["--lr", "-1"], "argument --lr: must be a number > 0, got '-1'"),
+    ("graph.py", ["--format", "gif"], "argument --format: invalid choice: 'gif'"),
+    ("demo.py", ["--steps", "0"], "argument --steps: " + INTEGER_RANGE + " '0'"),
+    ("demo.py", ["--hidden", "-2"], "argument --hidden: " + INTEGER_RANGE + " '-2'"),
+    ("demo.py", ["--lr", "-0.03"], "argument --lr: must be a number > 0, got '-0.03'"),
+]
+ALL_EXAMPLES = ["digits.py", "spiral.py", "scalar.py", "graph.py", "demo.py"]
+WRITING_EXAMPLES = ["digits.py", "spiral.py", "graph.py"]
+
+
+def assert_usage_error(script: str, args: list[str], expected: str, cwd: Path, **env: str) -> None:
+    """``script args`` exits with status 2 and argparse's usage and message, writing nothing."""
+    environment = {**os.environ, "POLYGRAD_BACKEND": "numpy", **env}
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 2, f"{script} {args}: status {proc.returncode}\n{proc.stderr}"
+    assert proc.stderr.startswith("usage: "), proc.stderr
+    assert f"{script}: error: {expected}" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == "", proc.stdout
+    assert not (cwd / "runs").exists(), f"{script} wrote runs/ before failing"
+
+
+@pytest.mark.parametrize(("script", "args", "expected"), BAD_VALUES)
+def test_bad_values_are_usage_errors(script, args, expected, tmp_path):
+    assert_usage_error(script, args, expected, tmp_path)
+
+
+@pytest.mark.parametrize("script", ALL_EXAMPLES)
+def test_unknown_backend_in_the_environment_is_a_usage_error(script, tmp_path):
+    assert_usage_error(
+        script, [], "argument --backend: unknown backend 'jax'", tmp_path, POLYGRAD_BACKEND="jax"
+    )
+
+
+def test_unusable_device_is_a_usage_error(tmp_path):
+    assert_usage_error(
+        "scalar.py",
+        ["--smoke"],
+        "argument --backend: numpy with POLYGRAD_DEVICE=gpu7 cannot be used: ",
+        tmp_path,
+        POLYGRAD_DEVICE="gpu7",
+    )
+
+
+@pytest.mark.parametrize("script", WRITING_EXAMPLES)
+def test_unwritable_out_is_a_usage_error(script, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "runs"
+    assert_usage_error(
+        script,
+        ["--smoke", "--out", str(out)],
+        f"argument --out: cannot write into '{out}'",
+        tmp_path,
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_out_is_a_usage_error(tmp_path):
+    out = tmp_path / "read-only"
+    out.mkdir(mode=0o500)
+    assert_usage_error(
+        "digits.py", ["--smoke", "--out", str(out)], "argument --out: cannot write into", tmp_path
+    )

@@ -1,0 +1,143 @@
+"""Command-line helpers shared by the examples: value checks for argparse and the backend option.
+
+Every bad value is a usage error (argparse's message naming the option and what is valid, exit
+status 2), never a traceback:
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="example")
+>>> _ = parser.add_argument("--epochs", type=positive_int)
+>>> parser.parse_args(["--epochs", "3"]).epochs
+3
+
+``python example.py --epochs 0`` then prints ``example: error: argument --epochs: must be an
+integer >= 1, got '0'`` and exits with status 2.
+
+Import this module before polygrad: it takes ``POLYGRAD_BACKEND`` over, so that an unknown or
+unusable backend named there is reported by :func:`parse` as a usage error too, instead of
+failing at ``import polygrad``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = [
+    "positive_int",
+    "natural",
+    "positive_float",
+    "fraction",
+    "probability",
+    "make_parser",
+    "parse",
+]
+
+BACKEND_NAMES = ("numpy", "strict", "torch", "cupy")
+
+# polygrad selects POLYGRAD_BACKEND and POLYGRAD_DEVICE when it is imported and fails there if it
+# cannot; taken out of the environment here, they are checked by parse() instead.
+_ENV_BACKEND = os.environ.pop("POLYGRAD_BACKEND", "").strip().lower() or "numpy"
+_ENV_DEVICE = os.environ.pop("POLYGRAD_DEVICE", "").strip() or None
+
+
+def _bounded(
+    kind: type,
+    low: float,
+    high: float = math.inf,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> Callable[[str], int | float]:
+    """An argparse ``type=`` that reads a ``kind`` (int or float) in the given range."""
+    noun = "an integer" if kind is int else "a number"
+    if high == math.inf:
+        valid = f"{noun} {'>' if open_low else '>='} {low:g}"
+    else:
+        valid = f"{noun} in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+    def convert(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {valid}, got {text!r}") from None
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if too_low or too_high or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be {valid}, got {text!r}")
+        return value
+
+    convert.__name__ = valid  # what argparse would call the type in its own messages
+    return convert
+
+
+positive_int = _bounded(int, 1)  # epochs, steps, batch sizes, sizes
+natural = _bounded(int, 0)  # seeds
+positive_float = _bounded(float, 0, open_low=True)  # learning rates, decay factors
+fraction = _bounded(float, 0, 1, open_high=True)  # dropout: [0, 1)
+probability = _bounded(float, 0, 1)  # label smoothing: [0, 1]
+
+
+def _backend_name(text: str) -> str:
+    name = text.strip().lower()
+    if name not in BACKEND_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown backend {text!r} (from --backend or POLYGRAD_BACKEND); "
+            f"choose one of {', '.join(BACKEND_NAMES)}"
+        )
+    return name
+
+
+def make_parser(description: str, *, out: bool = True) -> argparse.ArgumentParser:
+    """An ArgumentParser with the options every example shares: ``--backend`` and ``--out``.
+
+    Parameters
+    ----------
+    description : str
+        What the example does, for ``--help``.
+    out : bool
+        Add ``--out``, the folder the example writes into (default ``runs``).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--backend",
+        type=_backend_name,
+        default=_ENV_BACKEND,
+        help=f"{', '.join(BACKEND_NAMES)} (default: $POLYGRAD_BACKEND, else numpy)",
+    )
+    if out:
+        parser.add_argument(
+            "--out", type=Path, default=Path("runs"), help="output folder (default: runs)"
+        )
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv``, then select the backend and create ``--out``; any failure is a usage error.
+
+    The backend (on ``POLYGRAD_DEVICE``, if set) becomes polygrad's active one, and both
+    variables are set again for any process the example starts.
+    """
+    import polygrad as pg
+
+    args = parser.parse_args(argv)
+    try:
+        pg.set_backend(args.backend, _ENV_DEVICE)
+    except pg.BackendError as e:
+        where = f" with POLYGRAD_DEVICE={_ENV_DEVICE}" if _ENV_DEVICE else ""
+        parser.error(f"argument --backend: {args.backend}{where} cannot be used: {e}")
+    os.environ["POLYGRAD_BACKEND"] = args.backend
+    if _ENV_DEVICE:
+        os.environ["POLYGRAD_DEVICE"] = _ENV_DEVICE
+    out = getattr(args, "out", None)
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=out):  # permission bits alone say nothing for root
+                pass
+        except OSError as e:
+            parser.error(f"argument --out: cannot write into {str(out)!r}: {e.strerror or e}")
+    return args
