@@ -8,6 +8,7 @@ for ``create_graph=True``, on Tensors.
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
 from . import _backend, _inplace, _tensor
+from .array_api import linalg
 from ._autograd import grad
 from ._backend import (
     BackendError,

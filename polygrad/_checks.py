@@ -108,3 +108,18 @@ def check_size(size: Sequence[Any], op: str) -> tuple[int, ...]:
             raise ShapeError(f"{op}: negative dimension {n} in size {tuple(size)}")
         out.append(n)
     return tuple(out)
+
+
+class LinAlgError(RuntimeError, ValueError):
+    """A matrix the decomposition cannot handle (not positive-definite, singular): torch raises
+    ``torch.linalg.LinAlgError`` (a RuntimeError), NumPy ``numpy.linalg.LinAlgError`` (a
+    ValueError)."""
+
+
+class LinAlgDtypeError(RuntimeError, TypeError):
+    """A linear algebra op given an integer or bool tensor: torch raises RuntimeError."""
+
+
+def is_backend_linalg_error(error: Exception) -> bool:
+    """Whether ``error`` is a backend's own LinAlgError (NumPy's, torch's, CuPy's)."""
+    return any("LinAlgError" in cls.__name__ for cls in type(error).__mro__)

@@ -1,0 +1,124 @@
+"""The array API standard's linear algebra extension (2024.12), differentiable.
+
+Every function takes and returns polygrad Tensors and records the graph when an input requires
+grad; gradients are torch's (``torch.linalg``), to second order where they are defined. The
+implementations live in ``polygrad.ops.linalg`` (products, norms, composites) and
+``polygrad.ops.decomp`` (decompositions).
+
+Examples
+--------
+>>> import polygrad
+>>> a = polygrad.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=polygrad.float64, requires_grad=True)
+>>> polygrad.linalg.det(a).backward()
+>>> a.grad.tolist()
+[[3.0, -1.0], [-1.0, 2.0]]
+"""
+
+from .._checks import LinAlgError
+from ..ops.decomp import (
+    EighResult,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matrix_rank,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+)
+from ..ops.linalg import (
+    cross,
+    diagonal,
+    matrix_norm,
+    matrix_power,
+    outer,
+    tensordot,
+    trace,
+    vecdot,
+    vector_norm,
+)
+from ..ops.linalg import matmul as _matmul
+from ..ops.shape import matrix_transpose as _matrix_transpose
+
+
+def matmul(x1, x2, /):
+    """Matrix product (the main namespace's ``matmul``).
+
+    Parameters
+    ----------
+    x1, x2 : Tensor
+        At least 1-D; batch axes broadcast.
+
+    Returns
+    -------
+    Tensor
+        ``x1 @ x2``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> polygrad.linalg.matmul(polygrad.eye(2), polygrad.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+    return _matmul(x1, x2)
+
+
+def matrix_transpose(x, /):
+    """Transpose of each matrix in ``x`` (the main namespace's ``matrix_transpose``).
+
+    Parameters
+    ----------
+    x : Tensor
+        At least 2-D.
+
+    Returns
+    -------
+    Tensor
+        ``x`` with its last two axes swapped.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> polygrad.linalg.matrix_transpose(polygrad.ones(2, 3)).shape
+    (3, 2)
+    """
+    return _matrix_transpose(x)
+
+
+__all__ = [
+    "EighResult",
+    "LinAlgError",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "cross",
+    "det",
+    "diagonal",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "matrix_transpose",
+    "outer",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+    "trace",
+    "vecdot",
+    "vector_norm",
+]
