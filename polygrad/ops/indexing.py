@@ -53,8 +53,10 @@ def _index(xp, x, key):
     return x[key]
 
 
-def _key_to_backend(x: Tensor, key: Any) -> tuple:
-    """An indexing key with Tensors, lists and NumPy arrays turned into backend arrays."""
+def _key_to_backend(x: Tensor, key: Any, shape: tuple[int, ...] | None = None) -> tuple:
+    """An indexing key with Tensors, lists and NumPy arrays turned into backend arrays, for
+    indexing an array of ``shape`` (``x``'s by default; add_at's target is not ``x``)."""
+    shape = tuple(x.shape) if shape is None else tuple(shape)
     if not isinstance(key, tuple):
         key = (key,)
     out = []
@@ -77,14 +79,15 @@ def _key_to_backend(x: Tensor, key: Any) -> tuple:
     # NumPy fills missing trailing axes with ':'; the standard wants an explicit '...'
     xp = x._xp
     used = builtins.sum(
-        0 if k is None else k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
+        0 if k is None or k is Ellipsis
+        else k.ndim if hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") else 1
         for k in out
     )
     # (a bool mask must stay the only index: the standard allows it only that way)
     masks = builtins.any(hasattr(k, "ndim") and xp.isdtype(k.dtype, "bool") for k in out)
-    if used < x.ndim and not masks and not builtins.any(k is Ellipsis for k in out):
+    if used < len(shape) and not masks and not builtins.any(k is Ellipsis for k in out):
         out.append(Ellipsis)
-    return _clamp_slices(xp, out, x.shape, used)
+    return _clamp_slices(xp, out, shape, used)
 
 
 def _clamp_slices(xp: Any, key: list, shape: tuple[int, ...], used: int) -> tuple:
@@ -187,5 +190,5 @@ def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
     the adjoint of indexing (and the rule behind its gradient)."""
     values = _tensor_arg(values)
     if not isinstance(key, TakeKey):
-        key = _key_to_backend(values, key)
+        key = _key_to_backend(values, key, shape)
     return apply1(AddAt(tuple(shape), key), values)
