@@ -51,6 +51,8 @@ class Backend:
     def __init__(self, compat: Any) -> None:
         self.compat = compat
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
+        # the standard's extensions: array-api-strict serves them through a module __getattr__
+        ns.update({e: getattr(compat, e) for e in ("linalg", "fft") if hasattr(compat, e)})
         ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
         self._dtypes = {self._dtype_key(getattr(compat, d.name)): d for d in _dtypes.ALL}
         # the library's own float dtype objects: ``x.dtype in xp.floats`` is the fast float test

@@ -148,10 +148,11 @@ class Solve(Function):
         return ga, gb
 
 
-# NOTE: the gradient of det is the cofactor matrix, det * inv(x)^T when x is invertible.
-# Where det is exactly 0 (an LU pivot is 0, so inv would fail) the cofactors come from the SVD,
+# NOTE: the gradient of det is the cofactor matrix, det * inv(x)^T when x is well conditioned.
+# For a singular or nearly singular x (|det| below sqrt(eps) times Hadamard's bound, the product
+# of the column norms) det * inv(x)^T is noise over noise, so the cofactors come from the SVD,
 # alpha * U diag(prod of the other singular values) Vh with alpha = det(U) det(Vh): torch uses
-# the same formula for singular inputs, so rank n-1 matrices get their nonzero gradient.
+# the same formula for singular inputs, and rank n-1 matrices get their nonzero gradient.
 class Det(Function):
     saves = "both"
 
@@ -160,11 +161,11 @@ class Det(Function):
 
     def backward(self, xp, g, x, d):
         gd = _col(xp, _col(xp, g * d))
-        singular = d == 0
-        if not _any(xp, singular):
+        near = _near_singular(xp, x, d)
+        if near is None:
             return (gd * _mT(xp, xp.linalg.inv(x)),)
         eye = _eye(xp, x)
-        mask = _col(xp, _col(xp, singular))
+        mask = _col(xp, _col(xp, near))
         invertible = gd * _mT(xp, xp.linalg.inv(xp.where(mask, eye, x)))
         u, s, vh = xp.linalg.svd(x)
         alpha = xp.linalg.det(u) * xp.linalg.det(vh)
@@ -174,8 +175,15 @@ class Det(Function):
         return (xp.where(mask, cof, invertible),)
 
 
-def _any(xp, mask) -> bool:
-    return not _all_zero(xp, mask)
+def _near_singular(xp, x, d) -> Any:
+    """A bool mask (a constant) of the matrices whose det is too small for det * inv(x), or
+    None when there is none."""
+    bxp, xd, dd = (x._xp, x.data, d.data) if isinstance(x, Tensor) else (xp, x, d)
+    bound = bxp.prod(bxp.linalg.vector_norm(xd, axis=-2), axis=-1)
+    mask = bxp.abs(dd) <= bxp.finfo(xd.dtype).eps ** 0.5 * bound
+    if not bool(bxp.any(mask)):
+        return None
+    return Tensor._wrap(mask, x._xp) if isinstance(x, Tensor) else mask
 
 
 class Slogdet(Function):
