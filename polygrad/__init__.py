@@ -8,7 +8,6 @@ for ``create_graph=True``, on Tensors.
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
 from . import _backend, _inplace, _tensor
-from .array_api import linalg
 from ._autograd import grad
 from ._backend import (
     BackendError,
@@ -42,6 +41,7 @@ from ._dtypes import DType, float32, float64, int8, int16, int32, int64, uint8
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .array_api import linalg
 from .ops import (
     abs,
     add,

@@ -24,7 +24,7 @@ from . import shape as _shape_ops
 from ._common import _lift, _promote
 from .elementwise import divide, greater, multiply, where
 from .linalg import _broadcast_shape, _float_matrices, matmul
-from .reduction import max
+from .reduction import max as _max
 from .shape import broadcast_to, expand_dims, matrix_transpose, squeeze
 
 
@@ -631,7 +631,7 @@ def _rtol(x: Tensor, rtol: Any, s: Tensor) -> Any:
         rtol = builtins.max(x.shape[-2:]) * x._xp.finfo(x.data.dtype).eps
     elif isinstance(rtol, Tensor):
         rtol = expand_dims(rtol.detach(), axis=-1)
-    return multiply(max(s.detach(), axis=-1, keepdims=True), rtol)
+    return multiply(_max(s.detach(), axis=-1, keepdims=True), rtol)
 
 
 def pinv(x: Tensor, /, *, rtol: Any = None) -> Tensor:

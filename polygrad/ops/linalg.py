@@ -15,9 +15,12 @@ from .._checks import LinAlgDtypeError, ShapeError, normalize_axes, normalize_ax
 from .._creation import tensor_like
 from .._tensor import Function, Tensor, apply1, apply2
 from ._common import _lift, _promote, _tensor_arg, astype
-from .elementwise import abs, multiply, subtract
+from .elementwise import abs as _abs
+from .elementwise import multiply, subtract
 from .indexing import getitem, take
-from .reduction import max, min, sum
+from .reduction import max as _max
+from .reduction import min as _min
+from .reduction import sum as _sum
 from .shape import broadcast_to, expand_dims, permute_dims, reshape, stack
 
 
@@ -137,7 +140,7 @@ def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
     Returns
     -------
     Tensor
-        ``sum(x1 * x2, axis=axis)`` over the broadcast shape.
+        ``_sum(x1 * x2, axis=axis)`` over the broadcast shape.
 
     Examples
     --------
@@ -147,7 +150,7 @@ def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
     """
     x1, x2 = _tensor_arg(x1), _lift(x2, x1)
     a = _compute_axis(axis, x1, x2, "vecdot")
-    return sum(multiply(x1, x2), axis=a)
+    return _sum(multiply(x1, x2), axis=a)
 
 
 def tensordot(x1: Tensor, x2: Tensor, /, *, axes: Any = 2) -> Tensor:
@@ -260,7 +263,7 @@ def trace(x: Tensor, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
         d = astype(d, dtype)
     elif not d.dtype.is_floating_point and d.dtype is not _dtypes.int64:
         d = astype(d, _dtypes.int64)
-    return sum(d, axis=-1)
+    return _sum(d, axis=-1)
 
 
 def cross(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
@@ -308,7 +311,7 @@ def cross(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
 class VectorNorm(Function):
     saves = "both"
 
-    def __init__(self, axes: tuple[int, ...], keepdims: bool, ord: float) -> None:
+    def __init__(self, axes: tuple[int, ...], keepdims: bool, ord: float) -> None:  # noqa: A002
         self.axes, self.keepdims, self.ord = axes, keepdims, ord
 
     def forward(self, xp, x):
@@ -343,7 +346,7 @@ class VectorNorm(Function):
 
 
 def vector_norm(
-    x: Tensor, /, *, axis: Any = None, keepdims: bool = False, ord: float = 2
+    x: Tensor, /, *, axis: Any = None, keepdims: bool = False, ord: float = 2  # noqa: A002
 ) -> Tensor:
     """Vector p-norm of ``x`` over ``axis`` (all axes by default, as one flat vector).
 
@@ -374,7 +377,7 @@ def vector_norm(
     return apply1(VectorNorm(axes, keepdims, float(ord)), x)
 
 
-def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: Any = "fro") -> Tensor:
+def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: Any = "fro") -> Tensor:  # noqa: A002
     """Matrix norm of each matrix in ``x``.
 
     Parameters
@@ -405,12 +408,14 @@ def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: Any = "fro") -> Te
         from .decomp import svdvals
 
         s = svdvals(x)
-        out = sum(s, axis=-1) if ord == "nuc" else (max if ord == 2 else min)(s, axis=-1)
+        out = _sum(s, axis=-1) if ord == "nuc" else (_max if ord == 2 else _min)(s, axis=-1)
     elif ord in (1, -1, math.inf, -math.inf):
-        sums = sum(abs(x), axis=-2 if ord in (1, -1) else -1)
-        out = (max if ord > 0 else min)(sums, axis=-1)
+        sums = _sum(_abs(x), axis=-2 if ord in (1, -1) else -1)
+        out = (_max if ord > 0 else _min)(sums, axis=-1)
     else:
-        raise ValueError(f"matrix_norm: unsupported ord {ord!r} (use 'fro', 'nuc', +-1, +-2, +-inf)")
+        raise ValueError(
+            f"matrix_norm: unsupported ord {ord!r} (use 'fro', 'nuc', +-1, +-2, +-inf)"
+        )
     return expand_dims(expand_dims(out, axis=-1), axis=-1) if keepdims else out
 
 
