@@ -182,6 +182,26 @@ def test_matrix_power(n, batch):
     check(lambda a: la.matrix_power(a, n), lambda a: torch.linalg.matrix_power(a, n), [x])
 
 
+def test_matrix_power_zero_of_non_finite_is_identity():
+    x = pg.tensor([[math.inf, 1.0], [math.nan, 2.0]], dtype=pg.float64, requires_grad=True)
+    out = la.matrix_power(x, 0)
+    assert out.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    out.sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_docstring_examples():
+    import doctest
+
+    import polygrad.array_api.linalg
+    import polygrad.ops.decomp
+    import polygrad.ops.linalg
+
+    for module in (polygrad.array_api.linalg, polygrad.ops.decomp, polygrad.ops.linalg):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
 def test_matmul_and_transpose():
     check(la.matmul, torch.matmul, [_general(2, 3, 4), _general(4, 2)])
     check(la.matrix_transpose, lambda a: a.mT, [_general(2, 3, 4)])

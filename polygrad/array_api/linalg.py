@@ -5,12 +5,28 @@ grad; gradients are torch's (``torch.linalg``), to second order where they are d
 implementations live in ``polygrad.ops.linalg`` (products, norms, composites) and
 ``polygrad.ops.decomp`` (decompositions).
 
+Where polygrad differs from torch or the standard, and why:
+
+- ``det`` of a matrix with an exactly zero LU pivot (a zero row, say): the gradient is the
+  exact cofactor matrix (from the SVD). torch's first-order rule perturbs the pivot and gives
+  zeros on that row, which central differences contradict.
+- ``solve``: ``x2`` is a vector only when 1-D, as the standard says; torch also reads an
+  ``x2`` of shape ``x1.shape[:-1]`` as a batch of vectors.
+- ``svd``/``eigh``: as in torch, gradients are defined for losses that do not depend on the
+  signs of singular vectors/eigenvectors, and are infinite for repeated values unless only
+  ``S``/``eigenvalues`` are used. ``qr(mode='complete')`` of a tall matrix has no gradient
+  (torch's RuntimeError).
+- ``pinv`` is differentiated through the SVD (as torch): its gradient is tested where the
+  rank is full; at a deficient rank the SVD rule divides by zero singular values, as torch's.
+- Real floating dtypes only (polygrad has no complex dtypes yet); integer inputs raise
+  torch's RuntimeError. ``trace`` of integers sums in int64, as torch.
+
 Examples
 --------
 >>> import polygrad
 >>> a = polygrad.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=polygrad.float64, requires_grad=True)
 >>> polygrad.linalg.det(a).backward()
->>> a.grad.tolist()
+>>> [[round(v, 12) for v in row] for row in a.grad.tolist()]  # the cofactors
 [[3.0, -1.0], [-1.0, 2.0]]
 """
 

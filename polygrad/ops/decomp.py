@@ -382,7 +382,7 @@ def det(x: Tensor, /) -> Tensor:
     --------
     >>> import polygrad
     >>> polygrad.linalg.det(polygrad.tensor([[2.0, 1.0], [1.0, 3.0]])).item()
-    5.000000...
+    5.0
     """
     return apply1(Det(), _float_matrices(x, "det", square=True))
 

@@ -398,8 +398,8 @@ def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: Any = "fro") -> Te
     Examples
     --------
     >>> import polygrad
-    >>> polygrad.linalg.matrix_norm(polygrad.eye(2)).item() ** 2
-    2.0000000000000004
+    >>> polygrad.linalg.matrix_norm(polygrad.tensor([[3.0, 0.0], [0.0, 4.0]])).item()
+    5.0
     """
     x = _float_matrices(x, "matrix_norm")
     if ord == "fro":
@@ -417,6 +417,19 @@ def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: Any = "fro") -> Te
             f"matrix_norm: unsupported ord {ord!r} (use 'fro', 'nuc', +-1, +-2, +-inf)"
         )
     return expand_dims(expand_dims(out, axis=-1), axis=-1) if keepdims else out
+
+
+class _Identities(Function):
+    """``x ** 0``: identity matrices of ``x``'s shape, with a zero gradient (as torch)."""
+
+    saves = ""
+
+    def forward(self, xp, x):
+        eye = xp.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+        return xp.broadcast_to(eye, x.shape) + xp.zeros_like(x)
+
+    def backward(self, xp, g):
+        return (xp.zeros_like(g),)
 
 
 def matrix_power(x: Tensor, n: int, /) -> Tensor:
@@ -445,8 +458,7 @@ def matrix_power(x: Tensor, n: int, /) -> Tensor:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
-        eye = x._xp.eye(x.shape[-1], dtype=x.data.dtype, device=x.data.device)
-        return x * 0 + Tensor._wrap(eye, x._xp)
+        return apply1(_Identities(), x)
     if n < 0:
         from .decomp import inv
 
