@@ -402,6 +402,31 @@ def test_slice_gradient_with_create_graph():
     assert pg.randn(2, 20)[..., 0:4].shape == (2, 4)
 
 
+SIGNATURES = {  # the 2024.12 standard's, with its positional-only and keyword-only markers
+    "cholesky": "(x, /, *, upper=False)", "cross": "(x1, x2, /, *, axis=-1)", "det": "(x, /)",
+    "diagonal": "(x, /, *, offset=0)", "eigh": "(x, /)", "eigvalsh": "(x, /)", "inv": "(x, /)",
+    "matmul": "(x1, x2, /)", "matrix_norm": "(x, /, *, keepdims=False, ord='fro')",
+    "matrix_power": "(x, n, /)", "matrix_rank": "(x, /, *, rtol=None)",
+    "matrix_transpose": "(x, /)", "outer": "(x1, x2, /)", "pinv": "(x, /, *, rtol=None)",
+    "qr": "(x, /, *, mode='reduced')", "slogdet": "(x, /)", "solve": "(x1, x2, /)",
+    "svd": "(x, /, *, full_matrices=True)", "svdvals": "(x, /)",
+    "tensordot": "(x1, x2, /, *, axes=2)", "trace": "(x, /, *, offset=0, dtype=None)",
+    "vecdot": "(x1, x2, /, *, axis=-1)",
+    "vector_norm": "(x, /, *, axis=None, keepdims=False, ord=2)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_signature_is_the_standards(name):
+    import inspect
+
+    sig = inspect.signature(getattr(la, name))
+    plain = sig.replace(parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+                        return_annotation=inspect.Signature.empty)
+    assert str(plain) == SIGNATURES[name]
+    assert getattr(la, name).__doc__
+
+
 def test_namespace_is_the_linalg_module():
     from polygrad import array_api
 

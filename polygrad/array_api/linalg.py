@@ -31,6 +31,7 @@ Examples
 """
 
 from .._checks import LinAlgError
+from .._tensor import Tensor
 from ..ops.decomp import (
     EighResult,
     QRResult,
@@ -64,7 +65,7 @@ from ..ops.linalg import matmul as _matmul
 from ..ops.shape import matrix_transpose as _matrix_transpose
 
 
-def matmul(x1, x2, /):
+def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
     """Matrix product (the main namespace's ``matmul``).
 
     Parameters
@@ -86,7 +87,7 @@ def matmul(x1, x2, /):
     return _matmul(x1, x2)
 
 
-def matrix_transpose(x, /):
+def matrix_transpose(x: Tensor, /) -> Tensor:
     """Transpose of each matrix in ``x`` (the main namespace's ``matrix_transpose``).
 
     Parameters
