@@ -6,7 +6,8 @@ and on Tensors (``create_graph=True``). ``g`` is the incoming gradient. The engi
 broadcasting and casts dtypes, so binary rules stay one line.
 
 - ``elementwise``: arithmetic, transcendental functions, activations, comparisons
-- ``linalg``: matrix products
+- ``linalg``: matrix products, norms and the linalg composites (outer, tensordot, trace ...)
+- ``decomp``: decompositions (cholesky, det, inv, solve, qr, svd, eigh) and what is built on them
 - ``reduction``: sums, means, variances, extrema, products, softmax
 - ``shape``: reshape, permute, broadcast, concat, pad (views and copies)
 - ``indexing``: ``x[key]``, ``take``, ``add_at``
