@@ -57,6 +57,7 @@ from ._dtypes import (
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from .array_api import linalg
 from .ops import (
     abs,
     add,

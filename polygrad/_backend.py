@@ -51,6 +51,8 @@ class Backend:
     def __init__(self, compat: Any) -> None:
         self.compat = compat
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
+        # the standard's extensions: array-api-strict serves them through a module __getattr__
+        ns.update({e: getattr(compat, e) for e in ("linalg", "fft") if hasattr(compat, e)})
         ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
         for extension in ("linalg", "fft"):  # array-api-strict loads these on first access
             if hasattr(compat, extension):

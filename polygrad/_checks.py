@@ -198,3 +198,16 @@ def check_probability(p: Any, op: str) -> float:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got p={p}")
     return p
+class LinAlgError(RuntimeError, ValueError):
+    """A matrix the decomposition cannot handle (not positive-definite, singular): torch raises
+    ``torch.linalg.LinAlgError`` (a RuntimeError), NumPy ``numpy.linalg.LinAlgError`` (a
+    ValueError)."""
+
+
+class LinAlgDtypeError(RuntimeError, TypeError):
+    """A linear algebra op given an integer or bool tensor: torch raises RuntimeError."""
+
+
+def is_backend_linalg_error(error: Exception) -> bool:
+    """Whether ``error`` is a backend's own LinAlgError (NumPy's, torch's, CuPy's)."""
+    return any("LinAlgError" in cls.__name__ for cls in type(error).__mro__)

@@ -151,7 +151,8 @@ from ..ops import (
     var,
     where,
 )
-from . import fft
+from ..ops.linalg import tensordot, vecdot
+from . import fft, linalg
 from ._info import __array_namespace_info__, can_cast, finfo, iinfo, isdtype, result_type
 
 __array_api_version__ = "2024.12"

@@ -8,7 +8,8 @@ broadcasting and casts dtypes, so binary rules stay one line.
 - ``elementwise``: arithmetic, transcendental functions, activations, comparisons
 - ``mathfn``: the standard's other elementwise functions (inverse trig, rounding, bitwise ...)
 - ``arrange``: flip, roll, repeat, tile, sort, scans, take_along_axis, searching and sets
-- ``linalg``: matrix products
+- ``linalg``: matrix products, norms and the linalg composites (outer, tensordot, trace ...)
+- ``decomp``: decompositions (cholesky, det, inv, solve, qr, svd, eigh) and what is built on them
 - ``reduction``: sums, means, variances, extrema, products, softmax
 - ``shape``: reshape, permute, broadcast, concat, pad (views and copies)
 - ``indexing``: ``x[key]``, ``take``, ``add_at``
