@@ -12,7 +12,7 @@ import torch
 import polygrad as pg
 import polygrad.testing  # noqa: F401  (pg.testing)
 from polygrad import linalg as la
-from tests.helpers import assert_close, from_torch
+from helpers import assert_close, from_torch
 
 RTOL, ATOL = 1e-8, 1e-9
 
