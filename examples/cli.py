@@ -12,7 +12,8 @@ status 2), never a traceback:
 ``python example.py --epochs 0`` then prints ``example: error: argument --epochs: must be an
 integer >= 1, got '0'`` and exits with status 2.
 
-Import this module before polygrad: it takes ``POLYGRAD_BACKEND`` over, so that an unknown or
+Import this module before NumPy, matplotlib and polygrad: it sets one BLAS thread by default
+(see ``THREAD_VARIABLES``), and it takes ``POLYGRAD_BACKEND`` over, so that an unknown or
 unusable backend named there is reported by :func:`parse` as a usage error too, instead of
 failing at ``import polygrad``.
 """
@@ -37,6 +38,15 @@ __all__ = [
 ]
 
 BACKEND_NAMES = ("numpy", "strict", "torch", "cupy")
+
+# Thread defaults, set before NumPy or torch is imported (so import this module first): one
+# BLAS/OpenMP thread, unless the user chose a count. polygrad's ops are many and small, and
+# several threads per op oversubscribe a small CPU: on 2 cores spiral.py ran 1.9x slower with
+# OpenBLAS's default of one thread per core. Setting any of these variables keeps them all.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+if not any(os.environ.get(name) for name in THREAD_VARIABLES):
+    for _name in THREAD_VARIABLES:
+        os.environ[_name] = "1"
 
 # polygrad selects POLYGRAD_BACKEND and POLYGRAD_DEVICE when it is imported and fails there if it
 # cannot; taken out of the environment here, they are checked by parse() instead.

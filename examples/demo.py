@@ -6,7 +6,7 @@ no_grad. Run it on any backend: POLYGRAD_BACKEND=torch python examples/demo.py
 
 import math
 
-import cli  # before polygrad: it checks the backend
+import cli  # first: thread defaults before NumPy loads; it also checks the backend
 
 import polygrad as pg
 

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cli  # first: it sets thread defaults before NumPy loads, and checks the backend
+
 try:
     import matplotlib
 
@@ -45,7 +47,6 @@ try:
 except ImportError as e:
     sys.exit(f"{e}: this example needs the examples extra: pip install -e '.[examples]'")
 
-import cli  # before polygrad: it checks the backend
 from models import digits_cnn, digits_mlp
 
 import polygrad as pg

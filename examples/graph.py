@@ -18,7 +18,7 @@ renders them.
 
 from __future__ import annotations
 
-import cli  # before polygrad: it checks the backend
+import cli  # first: thread defaults before NumPy loads; it also checks the backend
 
 import polygrad as pg
 from polygrad.viz import draw

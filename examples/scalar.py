@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import cli  # before polygrad: it checks the backend
+import cli  # first: thread defaults before NumPy loads; it also checks the backend
 
 import polygrad as pg
 import polygrad.nn as nn

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cli  # first: it sets thread defaults before NumPy loads, and checks the backend
 import numpy as np
 
 try:
@@ -51,7 +52,6 @@ try:
 except ImportError as e:
     sys.exit(f"{e}: this example needs the examples extra: pip install -e '.[examples]'")
 
-import cli  # before polygrad: it checks the backend
 
 import polygrad as pg
 import polygrad.nn as nn

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, from_torch
 
 import polygrad as pg
 import polygrad.testing  # noqa: F401  (pg.testing)
 from polygrad import linalg as la
-from helpers import assert_close, from_torch
 
 RTOL, ATOL = 1e-8, 1e-9
 
