@@ -77,9 +77,14 @@ def _freq(n: int, d: float, dtype: Any, device: Any, real: bool) -> Tensor:
         raise ValueError("fftfreq: n must be positive")
     backend, dev = _creation._target(device)
     d_type = backend.to_backend_dtype(_dtypes.default_float if dtype is None else dtype)
-    fn = backend.xp.fft.rfftfreq if real else backend.xp.fft.fftfreq
+    xp = backend.xp
+    # built from arange rather than the backend's fftfreq, whose dtype= is missing in older
+    # array-api-compat releases: 0, 1, ..., then the negative frequencies -(n // 2), ..., -1
     with backend.on(dev):
-        data = fn(n, d=d, dtype=d_type, device=dev)
+        k = xp.arange(n // 2 + 1 if real else n, dtype=d_type, device=dev)
+        if not real:
+            k = xp.where(k < (n + 1) // 2, k, k - n)
+        data = k / (d * n)
     return Tensor._wrap(data, backend.xp)
 
 
