@@ -54,7 +54,9 @@ from ._dtypes import (
     uint32,
     uint64,
 )
+from ._dtypes import bfloat16, float16
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
+from ._devices import device
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from .array_api import linalg
@@ -130,6 +132,7 @@ from .ops import (
     var,
     where,
 )
+from ._torch_compat import get_default_device, set_default_device
 from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 from .utils.data import Generator
 
@@ -149,3 +152,52 @@ _tensor._engine.rules = _types.SimpleNamespace(
     pad=pad,
     add_at=add_at,
 )
+
+# -- torch's layout: the subpackages as attributes (``import polygrad`` gives polygrad.nn ...),
+# imported last because they build on the names above; the engine modules import none of them
+from . import (  # noqa: E402
+    accelerator,
+    amp,
+    autograd,
+    backends,
+    cuda,
+    distributed,
+    jit,
+    nn,
+    onnx,
+    optim,
+    serialization,
+    sparse,
+    utils,
+)
+from . import _unsupported as _unsupported  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .nn import functional as _nn_functional, init as _nn_init  # noqa: E402, F401
+from .nn import parallel as _nn_parallel  # noqa: E402, F401
+from .optim import lr_scheduler as _lr_scheduler  # noqa: E402, F401
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """False: polygrad's ``autocast`` never enables lower precision (see ``polygrad.amp``)."""
+    return False
+
+
+compile = _unsupported.function(  # noqa: A001  (torch's name)
+    "torch.compile", "polygrad runs eagerly; use the model or function itself"
+)
+sparse_coo_tensor = _unsupported.function("torch.sparse_coo_tensor", "polygrad tensors are dense")
+sparse_csr_tensor = _unsupported.function("torch.sparse_csr_tensor", "polygrad tensors are dense")
+
+# torch's dtype aliases; last, since ``int`` and ``float`` shadow the builtins in this module
+long = int64
+int = int32  # noqa: A001
+float = float32  # noqa: A001
+double = float64
+half = float16
+short = int16
+cfloat = complex64
+cdouble = complex128
+
+
+def __getattr__(name: str) -> object:
+    raise _unsupported.missing_attribute("torch", name)
