@@ -57,6 +57,7 @@ from ._dtypes import (
 from ._dtypes import bfloat16, float16
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._devices import device
+from . import _serialization
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
 from .array_api import linalg
@@ -175,6 +176,8 @@ from .amp import autocast  # noqa: E402
 from .nn import functional as _nn_functional, init as _nn_init  # noqa: E402, F401
 from .nn import parallel as _nn_parallel  # noqa: E402, F401
 from .optim import lr_scheduler as _lr_scheduler  # noqa: E402, F401
+
+_serialization._torch.PARAMETER.append(nn.Parameter)  # torch-format files rebuild Parameters
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
