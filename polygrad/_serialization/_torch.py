@@ -55,6 +55,9 @@ class _TorchGlobal:
     def __init__(self, module: str, name: str) -> None:
         self.module, self.name = module, name
 
+    def __call__(self, *args: Any) -> Any:  # pickle wants reduce functions to be callable
+        raise TypeError(f"{self.module}.{self.name} is written to the file, not called")
+
 
 _REBUILD_TENSOR = _TorchGlobal("torch._utils", "_rebuild_tensor_v2")
 _REBUILD_PARAMETER = _TorchGlobal("torch._utils", "_rebuild_parameter")
@@ -72,6 +75,8 @@ class _Pickler(pickle._Pickler):  # the Python pickler: it lets globals be writt
         return self._globals.setdefault((module, name), _TorchGlobal(module, name))
 
     def save(self, obj: Any, save_persistent_id: bool = True) -> None:
+        if isinstance(obj, _dtypes.DType):  # written as torch writes dtypes: torch.float32
+            obj = self._torch_global("torch", obj.name)
         if isinstance(obj, _TorchGlobal):
             memo = self.memo.get(id(obj))
             if memo is not None:
@@ -80,11 +85,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler: it lets globals be writt
             self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
             self.memoize(obj)
             return
-        if isinstance(obj, np.generic):
-            obj = obj.item()
-        if isinstance(obj, _dtypes.DType):  # written as torch writes dtypes: torch.float32
-            obj = self._torch_global("torch", obj.name)
-        super().save(obj, save_persistent_id)
+        super().save(obj.item() if isinstance(obj, np.generic) else obj, save_persistent_id)
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, _StorageRef):
@@ -104,7 +105,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler: it lets globals be writt
                 f"polygrad.save cannot store a {t.dtype.name} tensor in torch's format (torch "
                 f"has no storage for it); convert it, or save in polygrad's format"
             )
-        host = np.ascontiguousarray(t.numpy())
+        host = np.array(t.numpy(), order="C")
         ref = _StorageRef(STORAGES[t.dtype.name], str(len(self.storages)), host.size)
         self.storages.append(host)
         shape = tuple(int(n) for n in host.shape)
@@ -186,6 +187,8 @@ class _Unpickler(pickle.Unpickler):
         self.reader, self.weights_only = reader, weights_only
 
     def find_class(self, module: str, name: str) -> Any:
+        if module in ("__builtin__", "copy_reg"):  # Python 2 names, which protocol 2 writes
+            module = {"__builtin__": "builtins", "copy_reg": "copyreg"}[module]
         full = f"{module}.{name}"
         if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):
             return self.reader.rebuild_tensor
@@ -330,7 +333,7 @@ class TorchReader:
             if count
             else np.empty(size, dtype=flat.dtype)
         )
-        t = self.place(np.ascontiguousarray(view), location)
+        t = self.place(np.array(view, order="C"), location)
         return t.requires_grad_(True) if requires_grad else t
 
     def rebuild_parameter(self, data: Any, requires_grad: Any, hooks: Any = None) -> Any:
