@@ -9,7 +9,7 @@ is the PyTorch-flavoured API (``zeros(2, 3)``, ``nn``, ``optim``, ``utils.data``
 import types as _types
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
-from . import _backend, _inplace, _tensor, array_api
+from . import _backend, _inplace, _serialization, _tensor, array_api
 from ._autograd import grad
 from ._backend import (
     BackendError,
@@ -39,10 +39,13 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._devices import device
 from ._dtypes import (
     DType,
+    bfloat16,
     complex64,
     complex128,
+    float16,
     float32,
     float64,
     int8,
@@ -54,12 +57,10 @@ from ._dtypes import (
     uint32,
     uint64,
 )
-from ._dtypes import bfloat16, float16
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
-from ._devices import device
-from . import _serialization
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from ._torch_compat import get_default_device, set_default_device
 from .array_api import linalg
 from .ops import (
     abs,
@@ -133,7 +134,6 @@ from .ops import (
     var,
     where,
 )
-from ._torch_compat import get_default_device, set_default_device
 from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 from .utils.data import Generator
 
@@ -156,6 +156,7 @@ _tensor._engine.rules = _types.SimpleNamespace(
 
 # -- torch's layout: the subpackages as attributes (``import polygrad`` gives polygrad.nn ...),
 # imported last because they build on the names above; the engine modules import none of them
+from . import _unsupported as _unsupported  # noqa: E402
 from . import (  # noqa: E402
     accelerator,
     amp,
@@ -171,11 +172,8 @@ from . import (  # noqa: E402
     sparse,
     utils,
 )
-from . import _unsupported as _unsupported  # noqa: E402
 from .amp import autocast  # noqa: E402
-from .nn import functional as _nn_functional, init as _nn_init  # noqa: E402, F401
-from .nn import parallel as _nn_parallel  # noqa: E402, F401
-from .optim import lr_scheduler as _lr_scheduler  # noqa: E402, F401
+from .nn import parallel as _nn_parallel  # noqa: E402, F401  (torch.nn.parallel)
 
 _serialization._torch.PARAMETER.append(nn.Parameter)  # torch-format files rebuild Parameters
 

@@ -4,9 +4,10 @@ Two formats. polygrad's own (below), and torch's (``torch.save``'s zip of a pick
 storages, see ``_torch``), which polygrad writes for ``.pt``/``.pth`` paths, file objects or
 ``format="torch"``, and reads with a restricted unpickler.
 
-polygrad's own checkpoint is a zip archive: ``manifest.json`` describes the saved object and every array in it
-(dtype and shape), and ``arrays/<i>.npy`` holds array ``i`` as a standard ``.npy`` file. Members
-are stored uncompressed unless ``compress=True``. Nothing is pickled, so loading runs no code.
+polygrad's own checkpoint is a zip archive: ``manifest.json`` describes the saved object and
+every array in it (dtype and shape), and ``arrays/<i>.npy`` holds array ``i`` as a standard
+``.npy`` file. Members are stored uncompressed unless ``compress=True``. Nothing is pickled, so
+loading runs no code.
 
 Loading trusts nothing in the file: the manifest is checked against a fixed grammar, each
 ``.npy`` header against the manifest and against the zip member's size before any memory is

@@ -1,4 +1,4 @@
-"""torch's checkpoint format (``torch.save``'s zip): writing one, and reading one without trusting it.
+"""torch's checkpoint format (``torch.save``'s zip): writing it, and reading it without trust.
 
 A torch checkpoint is a zip whose members sit in one folder (``archive/``): ``data.pkl``, a
 pickle of the saved object in which every tensor is a call of ``torch._utils._rebuild_tensor_v2``
