@@ -91,8 +91,10 @@ class Backend:
             return self._dtypes[self._dtype_key(x.dtype)]
         except KeyError:
             supported = ", ".join(d.name for d in self.dtypes)
+            half = "float16" in str(x.dtype)
+            half = " (its float dtypes are float32 and float64)" if half else ""
             raise TypeError(
-                f"polygrad does not support {self.name} arrays of dtype {x.dtype}; "
+                f"polygrad does not support {self.name} arrays of dtype {x.dtype}{half}; "
                 f"supported dtypes: {supported}"
             ) from None
 

@@ -83,6 +83,8 @@ def _parse(spec: Any, index: int | None) -> tuple[str, int | None]:
         return _parse(kind, getattr(spec, "index", None) if index is None else index)
     if not isinstance(spec, str):
         raise TypeError(f"device() received an invalid combination of arguments: {spec!r}")
+    if not spec:
+        raise RuntimeError("Device string must not be empty")
     kind, sep, rest = spec.partition(":")
     if kind not in TYPES:
         raise RuntimeError(

@@ -55,9 +55,7 @@ class autocast:  # noqa: N801  (torch's name)
         cache_enabled: bool | None = None,
     ) -> None:
         if not isinstance(device_type, str):
-            raise ValueError(
-                f"Expected `device_type` of type `str`, got: `{type(device_type)}`"
-            )
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device = device_type
         self.fast_dtype = _dtypes.to_dtype(
             dtype if dtype is not None else ("bfloat16" if device_type == "cpu" else "float16")

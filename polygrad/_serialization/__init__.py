@@ -229,8 +229,10 @@ def _read_any(f: BinaryIO, mapping: Any, device: Any, backend: str | None, weigh
     magic = f.read(2)
     if magic != b"PK":
         if magic[:1] == b"\x80":
-            raise Bad("is in torch's legacy (pre-1.6) format, which polygrad does not read; "
-                      "re-save it with torch.save from a recent torch")
+            raise Bad(
+                "is in torch's legacy (pre-1.6) format, which polygrad does not read; "
+                "re-save it with torch.save from a recent torch"
+            )
         raise Bad("is not a polygrad checkpoint (it is not a zip archive)")
     f.seek(start)
     with zipfile.ZipFile(f) as z:
