@@ -99,12 +99,7 @@ class Backend:
             ) from None
 
     def to_backend_dtype(self, dtype: Any) -> Any:
-        d = _dtypes.to_dtype(dtype)
-        if d.name in _dtypes.HALF:
-            raise TypeError(
-                f"polygrad does not support {d.name} tensors: its float dtypes are float32 and "
-                "float64 (torch's half precision is a GPU speed feature polygrad lacks)"
-            )
+        d = _refuse_half(dtype)
         if d not in self.dtypes:
             supported = ", ".join(d.name for d in self.dtypes)
             raise TypeError(
@@ -120,7 +115,7 @@ class Backend:
     # -- creation ------------------------------------------------------------------------------
     def from_host(self, a: Any, dtype: Any, device: Any) -> Any:
         """Copy host data (anything NumPy takes) to ``device`` as polygrad dtype ``dtype``."""
-        a = np.asarray(a, dtype=_dtypes.to_dtype(dtype).name if dtype is not None else None)
+        a = np.asarray(a, dtype=_refuse_half(dtype).name if dtype is not None else None)
         with self.on(device):
             return self.compat.asarray(a, device=device, copy=True)
 
@@ -230,6 +225,17 @@ class TakeKey(NamedTuple):
 
 def _is_basic(key: tuple) -> bool:
     return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key)
+
+
+def _refuse_half(dtype: Any) -> _dtypes.DType:
+    """``dtype`` as a polygrad DType; a TypeError for float16 and bfloat16."""
+    d = _dtypes.to_dtype(dtype)
+    if d.name in _dtypes.HALF:
+        raise TypeError(
+            f"polygrad does not support {d.name} tensors: its float dtypes are float32 and "
+            "float64 (torch's half precision is a GPU speed feature polygrad lacks)"
+        )
+    return d
 
 
 class NumpyBackend(Backend):
@@ -455,6 +461,13 @@ def _strict_device_class(base: type) -> type:
         @property
         def index(self) -> int | None:
             return _STRICT_INDEX[self._device]
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, base) or not isinstance(getattr(other, "type", None), str):
+                return super().__eq__(other)
+            return (self.type, self.index) == (other.type, getattr(other, "index", None))
+
+        __hash__ = base.__hash__
 
     return Device
 
