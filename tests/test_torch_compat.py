@@ -441,7 +441,6 @@ def test_unsupported_modules_import():
             lambda: pg.nn.parallel.DistributedDataParallel(pg.nn.Linear(2, 2)),
             "torch.nn.parallel.DistributedDataParallel",
         ),
-        (lambda: pg.nn.parallel.DataParallel(pg.nn.Linear(2, 2)), "torch.nn.parallel.DataParallel"),
         (lambda: pg.sparse_coo_tensor([[0]], [1.0], (1,)), "torch.sparse_coo_tensor"),
         (lambda: pg.sparse.mm(pg.ones(1, 1), pg.ones(1, 1)), "torch.sparse.mm"),
         (lambda: pg.ones(2).to_sparse(), "torch.Tensor.to_sparse"),
@@ -450,6 +449,21 @@ def test_unsupported_modules_import():
 def test_unsupported_features_raise_not_implemented_naming_them(use, feature):
     with pytest.raises(NotImplementedError, match=f"^polygrad does not implement {feature}"):
         use()
+
+
+def test_data_parallel_without_cuda_wraps_the_module_as_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.Linear(3, 2)
+    pm = pg.nn.Linear(3, 2)
+    pm.load_state_dict({k: pg.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    twrap, pwrap = torch.nn.DataParallel(tm), pg.nn.DataParallel(pm)
+    assert sorted(pwrap.state_dict()) == sorted(twrap.state_dict())
+    assert pwrap.module is pm and twrap.module is tm
+    x = torch.randn(4, 3)
+    np.testing.assert_allclose(
+        pwrap(pg.tensor(x.numpy())).numpy(), twrap(x).detach().numpy(), rtol=1e-6
+    )
+    assert pg.nn.parallel.DataParallel is pg.nn.DataParallel
 
 
 def test_eager_mode_markers_behave_as_in_eager_torch():
