@@ -9,7 +9,7 @@ is the PyTorch-flavoured API (``zeros(2, 3)``, ``nn``, ``optim``, ``utils.data``
 import types as _types
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
-from . import _backend, _inplace, _tensor, array_api
+from . import _backend, _inplace, _serialization, _tensor, array_api
 from ._autograd import grad
 from ._backend import (
     BackendError,
@@ -39,10 +39,13 @@ from ._creation import (
     zeros,
     zeros_like,
 )
+from ._devices import device
 from ._dtypes import (
     DType,
+    bfloat16,
     complex64,
     complex128,
+    float16,
     float32,
     float64,
     int8,
@@ -57,6 +60,7 @@ from ._dtypes import (
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from ._torch_compat import get_default_device, set_default_device
 from .array_api import linalg
 from .ops import (
     abs,
@@ -149,3 +153,52 @@ _tensor._engine.rules = _types.SimpleNamespace(
     pad=pad,
     add_at=add_at,
 )
+
+# -- torch's layout: the subpackages as attributes (``import polygrad`` gives polygrad.nn ...),
+# imported last because they build on the names above; the engine modules import none of them
+from . import _unsupported as _unsupported  # noqa: E402
+from . import (  # noqa: E402
+    accelerator,
+    amp,
+    autograd,
+    backends,
+    cuda,
+    distributed,
+    jit,
+    nn,
+    onnx,
+    optim,
+    serialization,
+    sparse,
+    utils,
+)
+from .amp import autocast  # noqa: E402
+from .nn import parallel as _nn_parallel  # noqa: E402, F401  (torch.nn.parallel)
+
+_serialization._torch.PARAMETER.append(nn.Parameter)  # torch-format files rebuild Parameters
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """False: polygrad's ``autocast`` never enables lower precision (see ``polygrad.amp``)."""
+    return False
+
+
+compile = _unsupported.function(  # noqa: A001  (torch's name)
+    "torch.compile", "polygrad runs eagerly; use the model or function itself"
+)
+sparse_coo_tensor = _unsupported.function("torch.sparse_coo_tensor", "polygrad tensors are dense")
+sparse_csr_tensor = _unsupported.function("torch.sparse_csr_tensor", "polygrad tensors are dense")
+
+# torch's dtype aliases; last, since ``int`` and ``float`` shadow the builtins in this module
+long = int64
+int = int32  # noqa: A001
+float = float32  # noqa: A001
+double = float64
+half = float16
+short = int16
+cfloat = complex64
+cdouble = complex128
+
+
+def __getattr__(name: str) -> object:
+    raise _unsupported.missing_attribute("torch", name)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from . import _dtypes
+from . import _devices, _dtypes
 
 __all__ = ["BackendError", "set_backend", "get_backend", "use_backend", "manual_seed"]
 
@@ -91,13 +91,15 @@ class Backend:
             return self._dtypes[self._dtype_key(x.dtype)]
         except KeyError:
             supported = ", ".join(d.name for d in self.dtypes)
+            half = "float16" in str(x.dtype)
+            half = " (its float dtypes are float32 and float64)" if half else ""
             raise TypeError(
-                f"polygrad does not support {self.name} arrays of dtype {x.dtype}; "
+                f"polygrad does not support {self.name} arrays of dtype {x.dtype}{half}; "
                 f"supported dtypes: {supported}"
             ) from None
 
     def to_backend_dtype(self, dtype: Any) -> Any:
-        d = _dtypes.to_dtype(dtype)
+        d = _refuse_half(dtype)
         if d not in self.dtypes:
             supported = ", ".join(d.name for d in self.dtypes)
             raise TypeError(
@@ -113,7 +115,7 @@ class Backend:
     # -- creation ------------------------------------------------------------------------------
     def from_host(self, a: Any, dtype: Any, device: Any) -> Any:
         """Copy host data (anything NumPy takes) to ``device`` as polygrad dtype ``dtype``."""
-        a = np.asarray(a, dtype=_dtypes.to_dtype(dtype).name if dtype is not None else None)
+        a = np.asarray(a, dtype=_refuse_half(dtype).name if dtype is not None else None)
         with self.on(device):
             return self.compat.asarray(a, device=device, copy=True)
 
@@ -225,6 +227,17 @@ def _is_basic(key: tuple) -> bool:
     return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key)
 
 
+def _refuse_half(dtype: Any) -> _dtypes.DType:
+    """``dtype`` as a polygrad DType; a TypeError for float16 and bfloat16."""
+    d = _dtypes.to_dtype(dtype)
+    if d.name in _dtypes.HALF:
+        raise TypeError(
+            f"polygrad does not support {d.name} tensors: its float dtypes are float32 and "
+            "float64 (torch's half precision is a GPU speed feature polygrad lacks)"
+        )
+    return d
+
+
 class NumpyBackend(Backend):
     name = "numpy"
 
@@ -269,12 +282,15 @@ class NumpyBackend(Backend):
         self.xp.matmul = np.matmul
 
     def default_device(self) -> Any:
-        return "cpu"
+        return _devices.CPU
 
     def normalize_device(self, device: Any) -> Any:
         if device is None or str(device) == "cpu":
-            return "cpu"
+            return _devices.CPU
         raise BackendError(f"the numpy backend has only the 'cpu' device, not {device!r}")
+
+    def device_of(self, x: Any) -> Any:
+        return _devices.CPU  # polygrad.device("cpu"), which is also the string NumPy takes
 
     def _dtype_key(self, dtype: Any) -> Any:
         return np.dtype(dtype)
@@ -403,25 +419,57 @@ class StrictBackend(Backend):
 
         self.strict = array_api_strict
         super().__init__(array_api_compat.array_namespace(array_api_strict.asarray(0)))
+        self._device_class = _strict_device_class(array_api_strict.Device)
 
     def default_device(self) -> Any:
-        return self.strict.Device("device1")
+        return self._device_class("device1")
 
     def normalize_device(self, device: Any) -> Any:
         if device is None:
             return self.default_device()
         if isinstance(device, self.strict.Device):
-            return device
+            return self._device_class(device._device)
+        name = _STRICT_NAMES.get(str(device), str(device))  # torch spellings: cpu, cpu:0 ...
         try:
-            return self.strict.Device(str(device))
+            return self._device_class(name)
         except ValueError as e:
             raise BackendError(f"the strict backend has no device {device!r}: {e}") from e
+
+    def device_of(self, x: Any) -> Any:
+        return self.normalize_device(x.device)
 
     def device_name(self, device: Any) -> str:
         return device._device
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.array(x.to_device(self.strict.Device("CPU_DEVICE")), copy=True)
+
+
+#: torch's names for array-api-strict's devices: its simulated device1 plays the CPU (what
+#: scripts ask for with ``device="cpu"``); its host device and device2 are cpu:0 and cpu:2
+_STRICT_NAMES = {"cpu": "device1", "cpu:0": "CPU_DEVICE", "cpu:2": "device2"}
+_STRICT_INDEX = {"device1": None, "CPU_DEVICE": 0, "device2": 2}
+
+
+def _strict_device_class(base: type) -> type:
+    """array-api-strict's Device with torch's ``type`` and ``index`` (see ``_STRICT_NAMES``)."""
+
+    class Device(base):
+        __slots__ = ()
+        type = "cpu"
+
+        @property
+        def index(self) -> int | None:
+            return _STRICT_INDEX[self._device]
+
+        def __eq__(self, other: object) -> bool:
+            if isinstance(other, base) or not isinstance(getattr(other, "type", None), str):
+                return super().__eq__(other)
+            return (self.type, self.index) == (other.type, getattr(other, "index", None))
+
+        __hash__ = base.__hash__
+
+    return Device
 
 
 _CLASSES: dict[str, type[Backend]] = {

@@ -24,8 +24,8 @@ def set_default_dtype(dtype: Any) -> None:
     dtype : polygrad.float32 or polygrad.float64 (or their names)
     """
     d = _dtypes.to_dtype(dtype)
-    if not d.is_floating_point:
-        raise TypeError(f"the default dtype must be a float dtype, not {d.name}")
+    if d not in (_dtypes.float32, _dtypes.float64):
+        raise TypeError(f"the default dtype must be float32 or float64, not {d.name}")
     _dtypes.default_float = d
 
 

@@ -26,6 +26,11 @@ class DType:
         return self.kind == "complex"
 
     @property
+    def itemsize(self) -> int:
+        """Bytes per element (torch's ``dtype.itemsize``)."""
+        return self.bits // 8
+
+    @property
     def is_floating_point(self) -> bool:
         """True for float32 and float64 (torch's ``dtype.is_floating_point``)."""
         return self.kind == "float"
@@ -80,6 +85,12 @@ ALL: tuple[DType, ...] = (
 )
 BY_NAME: dict[str, DType] = {d.name: d for d in ALL}
 
+#: torch's half-precision dtypes: the objects exist (scripts name them), but no backend here
+#: makes tensors of them, so creating one is a TypeError naming the supported float dtypes
+float16 = DType("float16", "float", 16)
+bfloat16 = DType("bfloat16", "float", 16)
+HALF = {d.name: d for d in (float16, bfloat16)}
+
 #: the dtype of tensors made from Python floats; ``polygrad.set_default_dtype`` changes it
 default_float: DType = float32
 
@@ -104,7 +115,8 @@ def to_dtype(spec: Any) -> DType:
     if name is None:
         # numpy scalar types (np.float32) and torch/strict dtypes print their name last
         name = str(spec).rsplit(".", 1)[-1].strip("'>")
-    dtype = BY_NAME.get(str(name).replace("torch.", ""))
+    name = str(name).replace("torch.", "")
+    dtype = BY_NAME.get(name, HALF.get(name))
     if dtype is None:
         supported = ", ".join(BY_NAME)
         raise TypeError(f"polygrad does not support dtype {spec!r}; supported dtypes: {supported}")

@@ -31,7 +31,7 @@ def read_checkpoint(f: BinaryIO) -> tuple[Any, dict[int, np.ndarray]]:
     """The manifest tree and host arrays of an open checkpoint, or ``Bad`` saying what is wrong."""
     if f.read(2) != b"PK":
         raise Bad("is not a polygrad checkpoint (it is not a zip archive)")
-    size = os.fstat(f.fileno()).st_size
+    size = f.seek(0, os.SEEK_END)
     with zipfile.ZipFile(f) as z:
         infos = z.infolist()
         members = {info.filename: info for info in infos}
@@ -39,7 +39,7 @@ def read_checkpoint(f: BinaryIO) -> tuple[Any, dict[int, np.ndarray]]:
             raise Bad(f"is a zip archive but not a polygrad checkpoint (it has no {MANIFEST})")
         if len(members) != len(infos):
             raise Bad("is corrupt: it holds a zip member twice")
-        starts = _check_members(f, infos, size)
+        starts = check_members(f, infos, size)
         tree, declared = _check_manifest(z.read(MANIFEST), len(infos) - 1)
         names = [f"arrays/{i}.npy" for i in range(len(declared))]
         if set(members) != {MANIFEST, *names}:
@@ -62,7 +62,7 @@ def read_checkpoint(f: BinaryIO) -> tuple[Any, dict[int, np.ndarray]]:
     return tree, arrays
 
 
-def _check_members(f: BinaryIO, infos: list[zipfile.ZipInfo], size: int) -> dict[str, int]:
+def check_members(f: BinaryIO, infos: list[zipfile.ZipInfo], size: int) -> dict[str, int]:
     """Where each member's data starts, after checking its local header and its sizes.
 
     Members must not overlap (overlapping members are how a small zip expands to terabytes)

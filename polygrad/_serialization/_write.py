@@ -18,10 +18,8 @@ from .._tensor import Tensor
 from ._format import CHUNK, MANIFEST, npy_header
 
 
-def write_atomically(
-    path: Any, manifest: bytes, sources: list, declared: list, compress: bool
-) -> None:
-    """Write the checkpoint to a temporary file beside ``path``'s target, then rename it over."""
+def write_atomically(path: Any, write: Any) -> None:
+    """Run ``write(f)`` on a temporary file beside ``path``'s target, then rename it over."""
     target = Path(os.path.realpath(path))  # through symlinks: the link itself stays
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -38,7 +36,7 @@ def write_atomically(
     try:
         started = os.fstat(fd).st_mtime
         with open(fd, "wb") as f:
-            _write_zip(f, manifest, sources, declared, compress)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -101,7 +99,7 @@ def _umask() -> int:
     return mask
 
 
-def _write_zip(f: BinaryIO, manifest: bytes, sources: list, declared: list, compress: bool) -> None:
+def write_zip(f: BinaryIO, manifest: bytes, sources: list, declared: list, compress: bool) -> None:
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with zipfile.ZipFile(f, "w", compression=method) as z:
         _write_member(z, MANIFEST, method, manifest)

@@ -77,3 +77,6 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
 ]
+
+from . import parallel as parallel  # noqa: E402  (torch.nn.parallel)
+from .parallel import DataParallel as DataParallel  # noqa: E402

@@ -1,0 +1,50 @@
+"""``torch.nn.parallel``: no multi-device or multi-process data parallelism.
+
+``DataParallel`` is what torch's is on a machine without CUDA: a wrapper that calls the module
+(its state dict keys gain the ``module.`` prefix, as in torch). ``DistributedDataParallel``
+exists so ``isinstance(model, DistributedDataParallel)`` and imports work; building one raises
+``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _unsupported
+from .modules import Module
+
+_WHY = "polygrad trains in one process on one device; use the module itself"
+
+DistributedDataParallel = _unsupported.cls(
+    "torch.nn.parallel.DistributedDataParallel", _WHY, Module
+)
+
+
+class DataParallel(Module):
+    """torch's ``DataParallel(module, device_ids=None, output_device=None, dim=0)`` as it runs
+    without CUDA devices: ``forward`` calls ``module`` (polygrad never splits batches across
+    devices; the result is the same as torch's on several GPUs, bar BatchNorm statistics).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> net = polygrad.nn.DataParallel(polygrad.nn.Linear(2, 1))
+    >>> sorted(net.state_dict())
+    ['module.bias', 'module.weight']
+    """
+
+    def __init__(
+        self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0
+    ) -> None:
+        super().__init__()
+        self.module = module
+        self.device_ids: list = []
+        self.output_device = None
+        self.dim = dim
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        return self.module(*inputs, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    raise _unsupported.missing_attribute("torch.nn.parallel", name)
