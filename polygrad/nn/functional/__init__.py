@@ -37,7 +37,8 @@ from .activation import (
     threshold,
 )
 from .conv import conv2d
-from .dropout import dropout
+from .distance import cosine_similarity, pairwise_distance
+from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -47,9 +48,17 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .normalization import batch_norm, layer_norm
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .pooling import avg_pool2d, max_pool2d
-from .sparse import embedding
+from .sparse import embedding, embedding_bag, one_hot
 
 __all__ = [
     "relu",
@@ -83,6 +92,18 @@ __all__ = [
     "dropout",
     "layer_norm",
     "batch_norm",
+    "alpha_dropout",
+    "dropout1d",
+    "dropout2d",
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+    "normalize",
+    "rms_norm",
+    "embedding_bag",
+    "one_hot",
+    "cosine_similarity",
+    "pairwise_distance",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",

@@ -35,15 +35,24 @@ from .activation import (
 )
 from .container import ModuleList, Sequential
 from .conv import Conv2d
-from .dropout import Dropout
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .mlp import ACTIVATIONS, MLP
 from .module import IncompatibleKeys, Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from .pooling import AvgPool2d, MaxPool2d
-from .sparse import Embedding
+from .sparse import Embedding, EmbeddingBag
 
 __all__ = [
     "ACTIVATIONS",
@@ -78,6 +87,15 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "AlphaDropout",
+    "Dropout1d",
+    "Dropout2d",
+    "EmbeddingBag",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "RMSNorm",
     "CELU",
     "ELU",
     "GLU",
