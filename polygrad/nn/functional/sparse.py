@@ -71,15 +71,16 @@ def embedding(
 def _renorm_rows(x: Tensor, weight: Tensor, max_norm: float, norm_type: float) -> None:
     from .normalization import p_norm
 
-    rows = sorted(set(_flat(x.tolist())))
-    if not rows:
+    looked_up = set(_flat(x.tolist()))
+    if not looked_up:
         return
     with pg.no_grad(), creating_like(weight):
-        idx = pg.tensor(rows, dtype=pg.int64)
-        picked = weight[idx]
-        norms = p_norm(picked, norm_type, -1, keepdim=True)
-        scale = pg.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight[idx] = picked * scale
+        # NOTE: a scale for every row (1 for rows not looked up): the standard has no
+        # integer-array assignment, and only the looked-up rows change, as in torch
+        mask = pg.tensor([[i in looked_up] for i in range(weight.shape[0])])
+        norms = p_norm(weight, norm_type, -1, keepdim=True)
+        scale = pg.where(mask & (norms > max_norm), max_norm / (norms + 1e-7), 1.0)
+        weight[...] = weight * pg.astype(scale, weight.dtype)
 
 
 def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
