@@ -276,8 +276,8 @@ def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Te
     --------
     >>> import polygrad
     >>> import polygrad.nn.functional as F
-    >>> F.normalize(polygrad.tensor([[3.0, 4.0]])).tolist()
-    [[0.6, 0.8]]
+    >>> [round(v, 4) for v in F.normalize(polygrad.tensor([[3.0, 4.0]]))[0].tolist()]
+    [0.6, 0.8]
     """
     return x / pg.clip(p_norm(x, p, dim, keepdim=True), min=eps)
 
