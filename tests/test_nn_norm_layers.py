@@ -284,3 +284,14 @@ def test_embedding_bag_refusals_match_torch():
             bag(t([[1, 2]]), t([0]))
         with pytest.raises((NotImplementedError, ValueError)):
             bag(t([1, 2]), t([0]), t([1.0, 2.0]))
+
+
+def test_embedding_from_given_rows_as_torch():
+    rows = torch.randn(4, 3, dtype=torch.float64)
+    for freeze in (False, True):
+        ours = nn.Embedding(4, 3, _weight=from_torch(rows), _freeze=freeze)
+        theirs = torch.nn.Embedding(4, 3, _weight=rows.clone(), _freeze=freeze)
+        assert ours.weight.requires_grad == theirs.weight.requires_grad
+        assert_close(ours(pg.tensor([3, 0])), theirs(torch.tensor([3, 0])))
+    with pytest.raises(NotImplementedError):
+        nn.Embedding(4, 3, sparse=True)

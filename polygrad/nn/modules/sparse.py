@@ -34,11 +34,17 @@ class Embedding(Module):
         padding_idx: int | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         super().__init__()
         who = type(self).__name__
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError(f"{who}: scale_grad_by_freq and sparse are not supported")
         n = check_int(num_embeddings, who, "num_embeddings", minimum=0)
         dim = check_int(embedding_dim, who, "embedding_dim", minimum=0)
         self.num_embeddings, self.embedding_dim = n, dim
@@ -52,6 +58,14 @@ class Embedding(Module):
             padding_idx %= n
         self.padding_idx = padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type
+        if _weight is not None:  # torch's way to start from given rows (from_pretrained)
+            if tuple(_weight.shape) != (n, dim):
+                raise AssertionError(
+                    f"{who}: shape of _weight {tuple(_weight.shape)} does not match "
+                    f"num_embeddings and embedding_dim ({n}, {dim})"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+            return
         self.weight = Parameter(pg.empty(n, dim, dtype=dtype, device=device))
         self.reset_parameters()
 
