@@ -87,6 +87,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -880,6 +881,48 @@ def case_large_on_torch(env: Env, opts: Options) -> CaseResult:
     return result
 
 
+ERF_SIZE = 1_000_000
+
+
+def case_erf(env: Env, opts: Options) -> CaseResult:
+    """Issue 12: erf and exact GELU on 1M elements, forward (float32 and float64)."""
+    rng = np.random.default_rng(SEED)
+    rows, targets = [], []
+    for dtype in ("float32", "float64"):
+        host = rng.standard_normal(ERF_SIZE).astype(dtype)
+        x_pg = pg.tensor(host)
+        x_t = torch.tensor(host, device=env.torch_device)
+        y_pg, y_t = pg.erf(x_pg).numpy(), _host(torch.special.erf(x_t))
+        tol = 1e-6 if dtype == "float32" else 1e-14
+        if not np.allclose(y_pg, y_t, rtol=tol, atol=tol):
+            raise RuntimeError(f"case 7: polygrad's erf differs from torch's in {dtype}")
+        calls = [
+            ("erf", partial(pg.erf, x_pg), partial(torch.special.erf, x_t)),
+            ("exact GELU", partial(pg.gelu, x_pg), partial(torch.nn.functional.gelu, x_t)),
+            (
+                "tanh GELU",
+                partial(pg.gelu, x_pg, "tanh"),
+                partial(torch.nn.functional.gelu, x_t, approximate="tanh"),
+            ),
+        ]
+        for what, run_pg, run_torch in calls:
+            variants = [Variant("polygrad", run_pg), Variant("torch", run_torch)]
+            samples = time_interleaved(
+                variants, opts.reps(15, 5), opts.warmup, opts.min_sample, env.sync
+            )
+            row = Row(f"{what} forward, 1M x {dtype}", "op", 1, samples)
+            rows.append(row)
+            limit = _lim(env, 2.0) if what != "tanh GELU" else None
+            targets.append(
+                Target(
+                    "7", f"{what} {dtype}: polygrad / torch", row.ratio("polygrad", "torch"), limit
+                )
+            )
+        exact, approx = rows[-2].median("polygrad"), rows[-1].median("polygrad")
+        targets.append(Target("7", f"exact / tanh GELU {dtype} (polygrad)", exact / approx, 2.0))
+    return CaseResult("7", "erf and exact GELU throughput", rows, targets)
+
+
 CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "1": case_op_overhead,
     "2": case_small,
@@ -888,6 +931,7 @@ CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "4t": case_large_on_torch,
     "5": case_depth,
     "6": case_cnn,
+    "7": case_erf,
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from . import _devices, _dtypes
+from . import _devices, _dtypes, _erf
 
 __all__ = ["BackendError", "set_backend", "get_backend", "use_backend", "manual_seed"]
 
@@ -125,28 +125,8 @@ class Backend:
 
     # -- extras the standard lacks -------------------------------------------------------------
     def erf(self, x: Any) -> Any:
-        """The error function, elementwise, from standard operations only.
-
-        |x| < 3: the everywhere-positive series erf(x) = 2/sqrt(pi) exp(-x^2) sum_n x (2x^2)^n /
-        (2n+1)!!, which has no cancellation; |x| >= 3: the continued fraction of erfc. Both are
-        accurate to a few ulp in float64.
-        """
-        xp = self.compat
-        a = xp.abs(x)
-        small = xp.minimum(a, 3.0)
-        term = small
-        total = small
-        two_a2 = 2.0 * small * small
-        for n in range(1, 64):
-            term = term * two_a2 / (2 * n + 1)
-            total = total + term
-        series = total * xp.exp(-small * small) * (2.0 / math.sqrt(math.pi))
-        big = xp.maximum(a, 3.0)
-        frac = big
-        for k in range(60, 0, -1):
-            frac = big + (k / 2.0) / frac
-        tail = 1.0 - xp.exp(-big * big) / (math.sqrt(math.pi) * frac)
-        return xp.sign(x) * xp.where(a < 3.0, series, tail)
+        """The error function, elementwise, from standard operations only (within 1 ulp)."""
+        return _erf.erf(self.compat, x)
 
     def add_at(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
         """Zeros of ``shape`` with ``values`` added at ``[key]``; repeated indices accumulate.
@@ -240,6 +220,7 @@ def _refuse_half(dtype: Any) -> _dtypes.DType:
 
 class NumpyBackend(Backend):
     name = "numpy"
+    _scipy_erf: Any = None  # scipy.special.erf once looked up; False when SciPy is missing
 
     def __init__(self) -> None:
         super().__init__(array_api_compat.array_namespace(np.zeros(0)))
@@ -280,6 +261,21 @@ class NumpyBackend(Backend):
         self.xp.reshape, self.xp.expand_dims, self.xp.astype = reshape, expand_dims, astype
         self.xp.matrix_transpose = lambda x, /: x.mT
         self.xp.matmul = np.matmul
+
+    def erf(self, x: Any) -> Any:
+        """SciPy's compiled ``erf`` when SciPy is installed (several times faster than the
+        portable rational approximation on NumPy), else the portable one."""
+        if self._scipy_erf is None:
+            try:
+                from scipy.special import erf as scipy_erf
+            except ImportError:
+                scipy_erf = False
+            NumpyBackend._scipy_erf = scipy_erf
+        if self._scipy_erf is False or x.dtype.kind != "f":
+            return super().erf(x)
+        # NOTE: SciPy's float32 loop is slower than its float64 one, and no more accurate
+        wide = x.astype(np.float64, copy=False)
+        return np.asarray(self._scipy_erf(wide)).astype(x.dtype, copy=False)
 
     def default_device(self) -> Any:
         return _devices.CPU

@@ -128,6 +128,7 @@ BINARY: dict[str, Callable] = {
 }
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "logsumexp", "var", "std")
 
+
 #: HOOK for in-place writes, to be filled once the lead's in-place ops land. Each entry is
 #: ``fn(ns, x, data) -> y``: it copies a non-leaf ``x`` (``x * 1.0``), writes into the copy in
 #: place (``y.add_(..)``, ``y[idx] = v`` — the same call on both sides) and returns it;

@@ -102,29 +102,48 @@ def test_outer():
     check(la.outer, torch.outer, [_general(3), _general(4)])
 
 
-@pytest.mark.parametrize("shapes,axis", [(((4,), (4,)), -1), (((2, 3, 4), (3, 4)), -1),
-                                         (((2, 4, 3), (1, 4, 3)), -2)])
+@pytest.mark.parametrize(
+    "shapes,axis", [(((4,), (4,)), -1), (((2, 3, 4), (3, 4)), -1), (((2, 4, 3), (1, 4, 3)), -2)]
+)
 def test_vecdot(shapes, axis):
-    check(lambda a, b: la.vecdot(a, b, axis=axis), lambda a, b: torch.linalg.vecdot(a, b, dim=axis),
-          [_general(*s) for s in shapes])
+    check(
+        lambda a, b: la.vecdot(a, b, axis=axis),
+        lambda a, b: torch.linalg.vecdot(a, b, dim=axis),
+        [_general(*s) for s in shapes],
+    )
 
 
-@pytest.mark.parametrize("shapes,axes", [(((2, 3, 4), (3, 4, 5)), 2), (((2, 3), (3, 2)), 1),
-                                         (((2, 3, 4), (4, 2, 3)), ([1, 2], [2, 0])),
-                                         (((2,), (3,)), 0)])
+@pytest.mark.parametrize(
+    "shapes,axes",
+    [
+        (((2, 3, 4), (3, 4, 5)), 2),
+        (((2, 3), (3, 2)), 1),
+        (((2, 3, 4), (4, 2, 3)), ([1, 2], [2, 0])),
+        (((2,), (3,)), 0),
+    ],
+)
 def test_tensordot(shapes, axes):
-    check(lambda a, b: la.tensordot(a, b, axes=axes),
-          lambda a, b: torch.tensordot(a, b, dims=axes), [_general(*s) for s in shapes])
+    check(
+        lambda a, b: la.tensordot(a, b, axes=axes),
+        lambda a, b: torch.tensordot(a, b, dims=axes),
+        [_general(*s) for s in shapes],
+    )
 
 
 @pytest.mark.parametrize("offset", [0, 1, -2, 5])
 @pytest.mark.parametrize("batch", BATCHES)
 def test_diagonal_and_trace(offset, batch):
     x = _general(*batch, 3, 4)
-    check(lambda a: la.diagonal(a, offset=offset),
-          lambda a: torch.diagonal(a, offset=offset, dim1=-2, dim2=-1), [x])
-    check(lambda a: la.trace(a, offset=offset),
-          lambda a: torch.diagonal(a, offset=offset, dim1=-2, dim2=-1).sum(-1), [x])
+    check(
+        lambda a: la.diagonal(a, offset=offset),
+        lambda a: torch.diagonal(a, offset=offset, dim1=-2, dim2=-1),
+        [x],
+    )
+    check(
+        lambda a: la.trace(a, offset=offset),
+        lambda a: torch.diagonal(a, offset=offset, dim1=-2, dim2=-1).sum(-1),
+        [x],
+    )
 
 
 def test_trace_integer_dtype():
@@ -134,12 +153,15 @@ def test_trace_integer_dtype():
     assert la.trace(x, dtype=pg.float64).dtype == pg.float64
 
 
-@pytest.mark.parametrize("shapes,axis", [(((3,), (3,)), -1), (((2, 4, 3), (4, 3)), -1),
-                                         (((3, 2), (3, 1)), -2)])
+@pytest.mark.parametrize(
+    "shapes,axis", [(((3,), (3,)), -1), (((2, 4, 3), (4, 3)), -1), (((3, 2), (3, 1)), -2)]
+)
 def test_cross(shapes, axis):
-    check(lambda a, b: la.cross(a, b, axis=axis),
-          lambda a, b: torch.linalg.cross(*torch.broadcast_tensors(a, b), dim=axis),
-          [_general(*s) for s in shapes])
+    check(
+        lambda a, b: la.cross(a, b, axis=axis),
+        lambda a, b: torch.linalg.cross(*torch.broadcast_tensors(a, b), dim=axis),
+        [_general(*s) for s in shapes],
+    )
 
 
 def test_cross_refusals():
@@ -153,17 +175,24 @@ def test_cross_refusals():
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (-1, False), ((0, 2), True)])
 def test_vector_norm(ord, axis, keepdims):  # noqa: A002
     x = _general(2, 3, 4)
-    check(lambda a: la.vector_norm(a, axis=axis, keepdims=keepdims, ord=ord),
-          lambda a: torch.linalg.vector_norm(a, ord=ord, dim=axis, keepdim=keepdims), [x],
-          second=ord not in (math.inf, -math.inf, 0))
+    check(
+        lambda a: la.vector_norm(a, axis=axis, keepdims=keepdims, ord=ord),
+        lambda a: torch.linalg.vector_norm(a, ord=ord, dim=axis, keepdim=keepdims),
+        [x],
+        second=ord not in (math.inf, -math.inf, 0),
+    )
 
 
 @pytest.mark.parametrize("ord", [2, 1, 3, math.inf])
 def test_vector_norm_at_zero_and_ties(ord):  # noqa: A002
     # torch: gradient 0 at a zero vector; split evenly between tied maxima for inf
     x = torch.tensor([[0.0, 0.0, 0.0], [1.0, -1.0, 0.5]], dtype=torch.float64)
-    check(lambda a: la.vector_norm(a, axis=-1, ord=ord),
-          lambda a: torch.linalg.vector_norm(a, ord=ord, dim=-1), [x], second=False)
+    check(
+        lambda a: la.vector_norm(a, axis=-1, ord=ord),
+        lambda a: torch.linalg.vector_norm(a, ord=ord, dim=-1),
+        [x],
+        second=False,
+    )
 
 
 @pytest.mark.parametrize("ord", ["fro", 1, -1, math.inf, -math.inf, "nuc", 2, -2])
@@ -171,8 +200,11 @@ def test_vector_norm_at_zero_and_ties(ord):  # noqa: A002
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_matrix_norm(ord, batch, keepdims):  # noqa: A002
     x = _general(*batch, 3, 4)
-    check(lambda a: la.matrix_norm(a, ord=ord, keepdims=keepdims),
-          lambda a: torch.linalg.matrix_norm(a, ord=ord, keepdim=keepdims), [x])
+    check(
+        lambda a: la.matrix_norm(a, ord=ord, keepdims=keepdims),
+        lambda a: torch.linalg.matrix_norm(a, ord=ord, keepdim=keepdims),
+        [x],
+    )
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -3])
@@ -240,8 +272,9 @@ def test_det_of_exactly_singular_matrix_is_the_cofactor_matrix():
 
 def test_det_singular_gradient_is_nonzero():
     # the cofactors of a rank-(n-1) matrix are not all zero: a test that could fail silently
-    x = pg.tensor([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 1.0, 1.0]], dtype=pg.float64,
-                  requires_grad=True)
+    x = pg.tensor(
+        [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 1.0, 1.0]], dtype=pg.float64, requires_grad=True
+    )
     la.det(x).backward()
     t = torch.tensor(x.numpy(), requires_grad=True)
     torch.linalg.det(t).backward()
@@ -267,8 +300,11 @@ def test_solve(batch, shape_b):
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("upper", [False, True])
 def test_cholesky(batch, upper):
-    check(lambda a: la.cholesky(a, upper=upper), lambda a: torch.linalg.cholesky(a, upper=upper),
-          [_spd(*batch, 4, 4)])
+    check(
+        lambda a: la.cholesky(a, upper=upper),
+        lambda a: torch.linalg.cholesky(a, upper=upper),
+        [_spd(*batch, 4, 4)],
+    )
 
 
 @pytest.mark.parametrize("batch", BATCHES)
@@ -297,9 +333,15 @@ def test_svd(batch, mn, full):
         mv = torch.zeros(*batch, n, n, dtype=torch.float64)
         mv[..., :k, :] = 1
         masks = [mu, torch.ones(*batch, k, dtype=torch.float64), mv]
-    check(lambda a: la.svd(a, full_matrices=full),
-          lambda a: torch.linalg.svd(a, full_matrices=full), [x], square=(0, 2), masks=masks,
-          rtol=1e-7, atol=1e-8)
+    check(
+        lambda a: la.svd(a, full_matrices=full),
+        lambda a: torch.linalg.svd(a, full_matrices=full),
+        [x],
+        square=(0, 2),
+        masks=masks,
+        rtol=1e-7,
+        atol=1e-8,
+    )
 
 
 @pytest.mark.parametrize("mn", [(4, 3), (3, 5)])
@@ -320,8 +362,11 @@ def test_qr(batch, mn):
 
 
 def test_qr_complete():
-    check(lambda a: la.qr(a, mode="complete"), lambda a: torch.linalg.qr(a, mode="complete"),
-          [_general(3, 5)])
+    check(
+        lambda a: la.qr(a, mode="complete"),
+        lambda a: torch.linalg.qr(a, mode="complete"),
+        [_general(3, 5)],
+    )
     q, r = la.qr(pg.randn(4, 3, dtype=pg.float64, requires_grad=True), mode="complete")
     with pytest.raises(RuntimeError, match="not differentiable"):
         (q.sum() + r.sum()).backward()
@@ -346,16 +391,35 @@ def test_pinv_and_rank_with_cutoff():
 # -- float32, errors -------------------------------------------------------------------------
 def test_float32_keeps_dtype():
     x = pg.tensor(_spd(3, 3).numpy(), dtype=pg.float32, requires_grad=True)
-    outs = [la.det(x), la.inv(x), la.cholesky(x), la.eigh(x).eigenvalues, la.svdvals(x),
-            la.qr(x).R, la.slogdet(x).logabsdet, la.matrix_norm(x, ord="nuc"), la.pinv(x)]
+    outs = [
+        la.det(x),
+        la.inv(x),
+        la.cholesky(x),
+        la.eigh(x).eigenvalues,
+        la.svdvals(x),
+        la.qr(x).R,
+        la.slogdet(x).logabsdet,
+        la.matrix_norm(x, ord="nuc"),
+        la.pinv(x),
+    ]
     for o in outs:
         assert o.dtype == pg.float32
     sum(o.sum() for o in outs).backward()
     assert x.grad.dtype == pg.float32 and x.grad.shape == (3, 3)
 
 
-@pytest.mark.parametrize("fn", [la.det, la.inv, la.cholesky, la.slogdet, la.eigh, la.eigvalsh,
-                                lambda a: la.matrix_power(a, 2)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        la.det,
+        la.inv,
+        la.cholesky,
+        la.slogdet,
+        la.eigh,
+        la.eigvalsh,
+        lambda a: la.matrix_power(a, 2),
+    ],
+)
 def test_non_square_refused(fn):
     with pytest.raises(RuntimeError, match=r"square matrices, got shape \(2, 3\)"):
         fn(pg.ones(2, 3))
@@ -388,8 +452,9 @@ def test_singular_inverse_and_solve():
 def test_second_derivative_of_logdet_by_gradcheck():
     # an independent check of a second-order path: finite differences, not torch
     x = pg.tensor(_spd(3, 3).numpy(), dtype=pg.float64, requires_grad=True)
-    assert pg.testing.gradcheck(lambda a: pg.grad(la.slogdet(a).logabsdet, a,
-                                                  create_graph=True)[0], (x,))
+    assert pg.testing.gradcheck(
+        lambda a: pg.grad(la.slogdet(a).logabsdet, a, create_graph=True)[0], (x,)
+    )
 
 
 def test_slice_gradient_with_create_graph():
@@ -403,14 +468,27 @@ def test_slice_gradient_with_create_graph():
 
 
 SIGNATURES = {  # the 2024.12 standard's, with its positional-only and keyword-only markers
-    "cholesky": "(x, /, *, upper=False)", "cross": "(x1, x2, /, *, axis=-1)", "det": "(x, /)",
-    "diagonal": "(x, /, *, offset=0)", "eigh": "(x, /)", "eigvalsh": "(x, /)", "inv": "(x, /)",
-    "matmul": "(x1, x2, /)", "matrix_norm": "(x, /, *, keepdims=False, ord='fro')",
-    "matrix_power": "(x, n, /)", "matrix_rank": "(x, /, *, rtol=None)",
-    "matrix_transpose": "(x, /)", "outer": "(x1, x2, /)", "pinv": "(x, /, *, rtol=None)",
-    "qr": "(x, /, *, mode='reduced')", "slogdet": "(x, /)", "solve": "(x1, x2, /)",
-    "svd": "(x, /, *, full_matrices=True)", "svdvals": "(x, /)",
-    "tensordot": "(x1, x2, /, *, axes=2)", "trace": "(x, /, *, offset=0, dtype=None)",
+    "cholesky": "(x, /, *, upper=False)",
+    "cross": "(x1, x2, /, *, axis=-1)",
+    "det": "(x, /)",
+    "diagonal": "(x, /, *, offset=0)",
+    "eigh": "(x, /)",
+    "eigvalsh": "(x, /)",
+    "inv": "(x, /)",
+    "matmul": "(x1, x2, /)",
+    "matrix_norm": "(x, /, *, keepdims=False, ord='fro')",
+    "matrix_power": "(x, n, /)",
+    "matrix_rank": "(x, /, *, rtol=None)",
+    "matrix_transpose": "(x, /)",
+    "outer": "(x1, x2, /)",
+    "pinv": "(x, /, *, rtol=None)",
+    "qr": "(x, /, *, mode='reduced')",
+    "slogdet": "(x, /)",
+    "solve": "(x1, x2, /)",
+    "svd": "(x, /, *, full_matrices=True)",
+    "svdvals": "(x, /)",
+    "tensordot": "(x1, x2, /, *, axes=2)",
+    "trace": "(x, /, *, offset=0, dtype=None)",
     "vecdot": "(x1, x2, /, *, axis=-1)",
     "vector_norm": "(x, /, *, axis=None, keepdims=False, ord=2)",
 }
@@ -421,8 +499,10 @@ def test_signature_is_the_standards(name):
     import inspect
 
     sig = inspect.signature(getattr(la, name))
-    plain = sig.replace(parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
-                        return_annotation=inspect.Signature.empty)
+    plain = sig.replace(
+        parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+        return_annotation=inspect.Signature.empty,
+    )
     assert str(plain) == SIGNATURES[name]
     assert getattr(la, name).__doc__
 

@@ -1,7 +1,6 @@
 """Edge cases of the nn losses against torch (float64): masked (-inf) logits, probabilities of
 exactly 0 or 1, infinite and huge logits."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -74,8 +73,9 @@ def test_masked_logits_match_torch(which, case, shape, reduction):
     if which.startswith("nll") or which == "NLLLoss":
         inp, inp_t = F.log_softmax(x, dim=class_dim), torch.log_softmax(xt, dim=class_dim)
         if which == "nll_loss":
-            ours, theirs = F.nll_loss(inp, target, **pkw), torch.nn.functional.nll_loss(
-                inp_t, target_t, **tkw
+            ours, theirs = (
+                F.nll_loss(inp, target, **pkw),
+                torch.nn.functional.nll_loss(inp_t, target_t, **tkw),
             )
         else:
             ours = nn.NLLLoss(**pkw)(inp, target)
@@ -150,5 +150,3 @@ def test_bce_with_logits_at_infinite_and_huge_logits(pos_weight):
         xt, y_t, reduction="none", pos_weight=pwt
     )
     _compare(ours, theirs, x, xt)
-
-

@@ -77,9 +77,19 @@ class TorchStream(_Stream, tud.IterableDataset):
 # -- signatures ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name",
-    ["DataLoader", "RandomSampler", "WeightedRandomSampler", "BatchSampler",
-     "SubsetRandomSampler", "SequentialSampler", "Subset", "TensorDataset", "ConcatDataset",
-     "random_split", "StackDataset"],
+    [
+        "DataLoader",
+        "RandomSampler",
+        "WeightedRandomSampler",
+        "BatchSampler",
+        "SubsetRandomSampler",
+        "SequentialSampler",
+        "Subset",
+        "TensorDataset",
+        "ConcatDataset",
+        "random_split",
+        "StackDataset",
+    ],
 )
 def test_signatures_match_torch(name):
     theirs = inspect.signature(getattr(tud, name)).parameters
@@ -173,8 +183,11 @@ def test_random_split_lengths_and_fractions_as_torch():
         seen = [v for s in ours for v in (s[i] for i in range(len(s)))]
         assert sorted(seen) == data
     again = pud.random_split(data, [3, 7], generator=pud.Generator().manual_seed(1))
-    assert list(again[0].indices) == list(ours_first := pud.random_split(
-        data, [3, 7], generator=pud.Generator().manual_seed(1))[0].indices)
+    assert list(again[0].indices) == list(
+        ours_first := pud.random_split(data, [3, 7], generator=pud.Generator().manual_seed(1))[
+            0
+        ].indices
+    )
     assert ours_first != list(range(3))
     pg.manual_seed(5)
     a = pud.random_split(data, [5, 5])[0].indices
@@ -238,8 +251,14 @@ def test_subset_and_weighted_samplers():
     assert list(pud.WeightedRandomSampler([0.0, 2.0], 2, replacement=False)) == [1, 0]  # torch's
     firsts = [next(iter(pud.WeightedRandomSampler([1.0, 3.0], 1, False))) for _ in range(2000)]
     assert abs(np.mean(firsts) - 0.75) < 0.04
-    for args in [([[1.0]], 1), ([1.0], 0), ([1.0], 1, 1), ([1.0, -1.0], 1), ([1.0, 0.0], 3, False),
-                 ([0.0, 0.0], 1)]:
+    for args in [
+        ([[1.0]], 1),
+        ([1.0], 0),
+        ([1.0], 1, 1),
+        ([1.0, -1.0], 1),
+        ([1.0, 0.0], 3, False),
+        ([0.0, 0.0], 1),
+    ]:
         with pytest.raises(Exception) as theirs:
             list(tud.WeightedRandomSampler(*args))
         with pytest.raises(theirs.type):
@@ -337,8 +356,12 @@ def test_dataloader_argument_errors_as_torch():
 
 
 def test_dataloader_over_iterable_dataset_equals_torch():
-    for kwargs in [{}, {"batch_size": 3}, {"batch_size": 3, "drop_last": True},
-                   {"batch_size": None}]:
+    for kwargs in [
+        {},
+        {"batch_size": 3},
+        {"batch_size": 3, "drop_last": True},
+        {"batch_size": None},
+    ]:
         ours = list(pud.DataLoader(Stream(8, pud.get_worker_info), **kwargs))
         theirs = list(tud.DataLoader(TorchStream(8, tud.get_worker_info), **kwargs))
         assert_same_batch(ours, theirs)
@@ -460,7 +483,7 @@ def test_polygrad_utils_is_an_attribute_after_import():
 def test_tensor_dataset_rows_and_batches_keep_gradients_and_bounds():
     w = pg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
     ds = pud.TensorDataset(w, pg.arange(3))
-    (xb, yb), = list(pud.DataLoader(ds, batch_size=3, sampler=[2, 0, 2]))
+    ((xb, yb),) = list(pud.DataLoader(ds, batch_size=3, sampler=[2, 0, 2]))
     assert xb.requires_grad and yb.numpy().tolist() == [2, 0, 2]
     (xb * pg.tensor([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [[2, 2], [0, 0], [4, 4]])

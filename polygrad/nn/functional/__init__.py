@@ -8,9 +8,37 @@ modules: ``activation``, ``linear``, ``sparse`` (embedding), ``dropout``, ``norm
 """
 
 from ._utils import creating_like as creating_like  # nn.init allocates with it
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .activation import (
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanh,
+    tanhshrink,
+    threshold,
+)
 from .conv import conv2d
-from .dropout import dropout
+from .distance import cosine_similarity, pairwise_distance
+from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -20,9 +48,17 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .normalization import batch_norm, layer_norm
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .pooling import avg_pool2d, max_pool2d
-from .sparse import embedding
+from .sparse import embedding, embedding_bag, one_hot
 
 __all__ = [
     "relu",
@@ -33,11 +69,41 @@ __all__ = [
     "softplus",
     "softmax",
     "log_softmax",
+    "celu",
+    "elu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "selu",
+    "silu",
+    "softmin",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
     "linear",
     "embedding",
     "dropout",
     "layer_norm",
     "batch_norm",
+    "alpha_dropout",
+    "dropout1d",
+    "dropout2d",
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+    "normalize",
+    "rms_norm",
+    "embedding_bag",
+    "one_hot",
+    "cosine_similarity",
+    "pairwise_distance",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",

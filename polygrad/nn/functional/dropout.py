@@ -1,6 +1,9 @@
-"""``dropout``: inverted dropout with a mask drawn on the input's device."""
+"""Dropout: elementwise, channel-wise (``dropout1d``/``dropout2d``) and alpha dropout, with
+masks drawn on the input's device."""
 
 from __future__ import annotations
+
+import math
 
 import polygrad as pg
 from polygrad import Tensor
@@ -27,14 +30,63 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     >>> F.dropout(x, 0.5, training=False) is x
     True
     """
-    p = check_probability(p, "dropout")
+    return _masked(x, p, training, x.shape, "dropout")
+
+
+def _keep_mask(x: Tensor, p: float, shape: tuple[int, ...]) -> Tensor:
+    with creating_like(x):
+        u = pg.rand(shape, dtype=x.dtype)
+    return pg.astype(u >= p, x.dtype)
+
+
+def _masked(x: Tensor, p: float, training: bool, shape: tuple[int, ...], who: str) -> Tensor:
+    """``x`` times a keep mask of ``shape`` (broadcast) scaled by ``1 / (1 - p)``."""
+    p = check_probability(p, who)
     if p != p:  # nan passes torch's Python check and fails its kernel, in eval mode too
-        raise RuntimeError(f"dropout: dropout probability has to be between 0 and 1, but got p={p}")
+        raise RuntimeError(f"{who}: dropout probability has to be between 0 and 1, but got p={p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    with creating_like(x):
-        u = pg.rand(x.shape, dtype=x.dtype)
-    scale = pg.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
-    return x * scale
+    return x * (_keep_mask(x, p, shape) * (1.0 / (1.0 - p)))
+
+
+def _channels(x: Tensor, p: float, training: bool, dims: tuple[int, ...], who: str) -> Tensor:
+    if x.ndim not in dims:
+        raise RuntimeError(
+            f"{who}: expected {dims[0]}-D (unbatched) or {dims[1]}-D (batched) input, got "
+            f"shape {x.shape}"
+        )
+    lead = 1 if x.ndim == dims[0] else 2  # zero whole channels: (C, 1...) or (N, C, 1...)
+    return _masked(x, p, training, x.shape[:lead] + (1,) * (x.ndim - lead), who)
+
+
+def dropout1d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` with probability ``p``, scaling the
+    others by ``1 / (1 - p)``."""
+    return _channels(x, p, training, (2, 3), "dropout1d")
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels of ``(N, C, H, W)`` (or a 3-D input, as torch: channel-wise over
+    its first two axes) with probability ``p``, scaling the others by ``1 / (1 - p)``."""
+    if x.ndim == 3:  # torch warns and does 1-D channel-wise dropout over (N, C, L)
+        return _masked(x, p, training, x.shape[:2] + (1,), "dropout2d")
+    return _channels(x, p, training, (3, 4), "dropout2d")
+
+
+SELU_NEG = 1.7580993408473766  # scale * alpha of SELU: where dropped values go, -SELU_NEG
+
+
+def alpha_dropout(x: Tensor, p: float = 0.5, training: bool = False) -> Tensor:
+    """Dropout that keeps zero mean and unit variance for SELU networks: dropped values are
+    set to SELU's negative saturation ``-1.7581``, then everything is scaled by ``a`` and
+    shifted by ``b`` with ``a = ((1 - p)(1 + p 1.7581^2))^-1/2`` and ``b = a 1.7581 p``."""
+    p = check_probability(p, "alpha_dropout")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = _keep_mask(x, p, x.shape)
+    a = 1.0 / math.sqrt((SELU_NEG**2 * p + 1.0) * (1.0 - p))
+    return x * (keep * a) + ((keep - 1.0) * (SELU_NEG * a) + SELU_NEG * a * p)

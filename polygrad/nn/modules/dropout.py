@@ -1,4 +1,4 @@
-"""Dropout."""
+"""Dropout, Dropout1d, Dropout2d and AlphaDropout."""
 
 from __future__ import annotations
 
@@ -33,3 +33,32 @@ class Dropout(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` in training.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.Dropout1d(0.5)(polygrad.ones(2, 3, 4)).shape
+    (2, 3, 4)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) with probability ``p`` in training."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout2d(x, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps SELU activations at zero mean and unit variance (training only)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.alpha_dropout(x, self.p, self.training)
