@@ -3,13 +3,17 @@
 ``import polygrad.nn as nn`` and write models as with torch: subclass ``nn.Module``, assign
 layers and Parameters as attributes, and call ``model.parameters()`` for an optimizer. The
 functional forms live in ``polygrad.nn.functional``, initializers in ``polygrad.nn.init``
-and gradient clipping in ``polygrad.nn.utils``.
+gradient clipping in ``polygrad.nn.utils`` and packed sequences in
+``polygrad.nn.utils.rnn``.
 """
 
 from . import functional, init, utils
 from .modules import (
     GELU,
+    GRU,
+    LSTM,
     MLP,
+    RNN,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -20,6 +24,7 @@ from .modules import (
     Dropout,
     Embedding,
     Flatten,
+    GRUCell,
     Identity,
     IncompatibleKeys,
     L1Loss,
@@ -27,6 +32,7 @@ from .modules import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    LSTMCell,
     MaxPool2d,
     Module,
     ModuleList,
@@ -34,6 +40,9 @@ from .modules import (
     NLLLoss,
     Parameter,
     ReLU,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
     Sequential,
     Sigmoid,
     Softmax,
@@ -76,4 +85,12 @@ __all__ = [
     "NLLLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]

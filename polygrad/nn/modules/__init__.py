@@ -2,7 +2,7 @@
 
 One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parameter),
 ``container``, ``linear``, ``flatten``, ``sparse`` (Embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling``, ``activation``, ``mlp`` and ``loss``.
+``conv``, ``pooling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
 """
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
@@ -16,6 +16,7 @@ from .mlp import ACTIVATIONS, MLP
 from .module import IncompatibleKeys, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
 
 __all__ = [
@@ -51,4 +52,12 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]
