@@ -34,13 +34,13 @@ def _offsets(batch_sizes: tuple[int, ...]) -> list[int]:
 
 
 def _rows(a: Any, n: int) -> Any:
-    return a if a.shape[0] == n else a[:n]
+    return a if a.shape[0] == n else a[:n, :]
 
 
 def _merge(xp: Any, new: Any, old: Any) -> Any:
     """The state after a step that updated only the first ``len(new)`` rows."""
     n = new.shape[0]
-    return new if n == old.shape[0] else xp.concat([new, old[n:]], axis=0)
+    return new if n == old.shape[0] else xp.concat([new, old[n:, :]], axis=0)
 
 
 def _lstm_constants(xp: Any, like: Any, hidden: int) -> tuple[Any, Any]:
@@ -93,7 +93,7 @@ def scan(
         rec = xp.matmul(hp, w_t)
         if mode == "LSTM":
             cp = _rows(c, n)
-            y = xp.tanh((xw[o : o + n] + rec) * scale)
+            y = xp.tanh((xw[o : o + n, :] + rec) * scale)
             act = y * scale + shift
             i, f = act[:, :hidden], act[:, hidden : 2 * hidden]
             g, og = act[:, 2 * hidden : 3 * hidden], act[:, 3 * hidden :]
@@ -107,7 +107,7 @@ def scan(
         elif mode == "GRU":
             if b_hh is not None:
                 rec = rec + b_hh
-            x = xw[o : o + n]
+            x = xw[o : o + n, :]
             rz = xp.tanh((x[:, : 2 * hidden] + rec[:, : 2 * hidden]) * 0.5) * 0.5 + 0.5
             r, z = rz[:, :hidden], rz[:, hidden:]
             ghn = rec[:, 2 * hidden :]
@@ -116,7 +116,7 @@ def scan(
             if keep:
                 steps.append((hp, rz, nn, ghn))
         else:
-            a = xw[o : o + n] + rec
+            a = xw[o : o + n, :] + rec
             hn = xp.tanh(a) if mode == "RNN_TANH" else xp.maximum(a, 0.0)
             if keep:
                 steps.append((hp, hn))
@@ -160,7 +160,7 @@ def scan_vjp(
     for k in range(T - 1, -1, -1):
         t = order[k]
         n, o = batch_sizes[t], offsets[t]
-        dht = _rows(dh, n) + g_out[o : o + n]
+        dht = _rows(dh, n) + g_out[o : o + n, :]
         if mode == "LSTM":
             hp, cp, y, act, tc, hh = steps[k]
             if w_hr is not None:

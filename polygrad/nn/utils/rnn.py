@@ -299,8 +299,8 @@ def unpad_sequence(
     :func:`pad_sequence`)."""
     lens = _lengths_list(lengths)
     if batch_first:
-        return [padded_sequences[b, :n] for b, n in enumerate(lens)]
-    return [padded_sequences[:n, b] for b, n in enumerate(lens)]
+        return [padded_sequences[b, :n, ...] for b, n in enumerate(lens)]
+    return [padded_sequences[:n, b, ...] for b, n in enumerate(lens)]
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
