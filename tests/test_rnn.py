@@ -377,3 +377,17 @@ def test_layer_errors():
         nn.GRUCell(2, 3)(pg.zeros(4, 5))
     with pytest.raises(RuntimeError, match="Unknown nonlinearity"):
         nn.RNNCell(2, 3, nonlinearity="x")(pg.zeros(4, 2))
+
+
+def test_packed_sorted_without_state():
+    """enforce_sorted=True (no permutation) and the default zero state, as torch."""
+    tm, m = _pair("LSTM", 2, 3, bidirectional=True)
+    tx, px = _leaf(torch.randn(5, 3, 2))
+    t_out, (t_h, t_c) = tm(torch.nn.utils.rnn.pack_padded_sequence(tx, [5, 3, 2]))
+    p_out, (p_h, p_c) = m(pg_rnn.pack_padded_sequence(px, [5, 3, 2]))
+    assert p_out.sorted_indices is None and p_out.unsorted_indices is None
+    t_outs, p_outs = [t_out.data, t_h, t_c], [p_out.data, p_h, p_c]
+    for t, p in zip(t_outs, p_outs):
+        assert_close(p, t)
+    _backward(t_outs, p_outs)
+    _compare_grads(tm, m, [(tx, px)])
