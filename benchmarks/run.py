@@ -27,6 +27,10 @@ What is measured
    before the timer starts); linear growth means a ratio of about 10.
 6. the digits CNN of ``examples/models.py`` (``digits_cnn``): one Adam step on a batch of 64
    1x8x8 digits, against the identical torch model (no hand-written reference).
+7. erf, exact GELU and tanh GELU forward on 1M elements (float32 and float64), against torch.
+8. the word-level LSTM language model (``benchmarks/lstm_lm.py``: embedding 200, 2-layer LSTM
+   hidden 256, vocabulary 10k, 35 steps x 20 sequences): one SGD step, with polygrad's
+   recurrence fused and composed op by op, against torch eager (issue 12's 1.5x target).
 
 The hand-written references live in ``benchmarks/reference_numpy.py``. Model steps use float32
 (as users do); the op chains use float64.
@@ -921,6 +925,41 @@ def case_erf(env: Env, opts: Options) -> CaseResult:
         exact, approx = rows[-2].median("polygrad"), rows[-1].median("polygrad")
         targets.append(Target("7", f"exact / tanh GELU {dtype} (polygrad)", exact / approx, 2.0))
     return CaseResult("7", "erf and exact GELU throughput", rows, targets)
+def case_lstm_lm(env: Env, opts: Options) -> CaseResult:
+    """Case 8: the word-level LSTM language model step (benchmarks/lstm_lm.py), with the
+    recurrence fused (one node per layer) and composed op by op, against torch eager."""
+    import lstm_lm
+
+    if env.backend != "numpy" or env.gpu:
+        note = "case 8 compares on the host only (torch eager on CPU)"
+    else:
+        note = "fused: one graph node per layer and direction; composed: the scan op by op"
+    check_same_step(lstm_lm.trainers(pg.float64), exact=True, what="case 8 (float64)")
+    trainers = lstm_lm.trainers(pg.float32)
+    check_same_step(trainers, exact=False, what="case 8 (float32)")
+    variants = step_variants(trainers)
+    samples = time_interleaved(variants, opts.reps(15, 3), opts.warmup, opts.min_sample, env.sync)
+    shape = f"2-layer LSTM 200-256, vocab 10k, {lstm_lm.STEPS}x{lstm_lm.BATCH}"
+    fused = Row(f"LSTM LM: {shape}, SGD step", "step", 1.0, samples)
+    composed = Row(
+        "LSTM LM, recurrence composed op by op",
+        "step",
+        1.0,
+        {"polygrad": samples["polygrad composed"], "torch": samples["torch"]},
+    )
+    targets = [
+        Target("8", "step: polygrad / torch", fused.ratio("polygrad", "torch"), _lim(env, 1.5)),
+        Target("8", "composed / fused", fused.ratio("polygrad composed", "polygrad")),
+    ]
+    return CaseResult(
+        "8",
+        "LSTM language model",
+        [fused, composed],
+        targets,
+        notes=[note],
+        profile_call=variants[0],
+        trainers={k: trainers[k] for k in ("polygrad", "torch")} if opts.profile else None,
+    )
 
 
 CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
@@ -932,6 +971,7 @@ CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "5": case_depth,
     "6": case_cnn,
     "7": case_erf,
+    "8": case_lstm_lm,
 }
 
 

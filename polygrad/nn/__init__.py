@@ -3,7 +3,8 @@
 ``import polygrad.nn as nn`` and write models as with torch: subclass ``nn.Module``, assign
 layers and Parameters as attributes, and call ``model.parameters()`` for an optimizer. The
 functional forms live in ``polygrad.nn.functional``, initializers in ``polygrad.nn.init``
-and gradient clipping in ``polygrad.nn.utils``.
+gradient clipping in ``polygrad.nn.utils`` and packed sequences in
+``polygrad.nn.utils.rnn``.
 """
 
 from . import functional, init, utils
@@ -12,7 +13,10 @@ from .modules import (
     ELU,
     GELU,
     GLU,
+    GRU,
+    LSTM,
     MLP,
+    RNN,
     SELU,
     AlphaDropout,
     AvgPool2d,
@@ -29,6 +33,7 @@ from .modules import (
     EmbeddingBag,
     Flatten,
     GroupNorm,
+    GRUCell,
     Hardshrink,
     Hardsigmoid,
     Hardswish,
@@ -44,6 +49,7 @@ from .modules import (
     LocalResponseNorm,
     LogSigmoid,
     LogSoftmax,
+    LSTMCell,
     MaxPool2d,
     Mish,
     Module,
@@ -55,6 +61,9 @@ from .modules import (
     ReLU,
     ReLU6,
     RMSNorm,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
     Sequential,
     Sigmoid,
     SiLU,
@@ -130,6 +139,14 @@ __all__ = [
     "NLLLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]
 
 from . import parallel as parallel  # noqa: E402  (torch.nn.parallel)

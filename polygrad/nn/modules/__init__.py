@@ -2,7 +2,7 @@
 
 One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parameter),
 ``container``, ``linear``, ``flatten``, ``sparse`` (Embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling``, ``activation``, ``mlp`` and ``loss``.
+``conv``, ``pooling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
 """
 
 from .activation import (
@@ -52,6 +52,7 @@ from .normalization import (
     RMSNorm,
 )
 from .pooling import AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
 
 __all__ = [
@@ -114,4 +115,12 @@ __all__ = [
     "Softsign",
     "Tanhshrink",
     "Threshold",
+    "RNNBase",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCellBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
 ]
