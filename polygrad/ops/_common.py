@@ -55,23 +55,13 @@ def _lift(x: Any, like: Tensor | None = None) -> Any:
 _KIND_RANK = {"bool": 0, "uint": 1, "int": 1, "float": 2, "complex": 3}
 
 
-def _inexact_meet(a: _dtypes.DType, b: _dtypes.DType) -> _dtypes.DType:
-    """The dtype a float or complex ``a`` and a dtype ``b`` of another kind promote to:
-    ``a``, or the complex dtype that holds a complex and a wider float (torch's rule)."""
-    if _KIND_RANK[b.kind] > _KIND_RANK[a.kind]:
-        a, b = b, a
-    if a.kind == "complex" and b.kind == "float" and 2 * b.bits > a.bits:
-        return _dtypes.complex128
-    return a
-
-
 def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
     """torch's mixed-kind promotion, which the standard leaves out: ints meet floats as floats,
     floats meet complex numbers as complex."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         ka, kb = _KIND_RANK[a.dtype.kind], _KIND_RANK[b.dtype.kind]
         if ka != kb and max(ka, kb) >= 2:
-            target = _inexact_meet(a.dtype, b.dtype)
+            target = _dtypes.promote_types(a.dtype, b.dtype)
             return astype(a, target, copy=False), astype(b, target, copy=False)
         if true_divide and max(ka, kb) < 2:
             f = _dtypes.default_float

@@ -146,7 +146,7 @@ def _dlpack(
     """The data as a DLPack capsule (the backend's); refused when ``self`` requires grad,
     as in torch, since the importer would silently drop the gradient."""
     if self.requires_grad:
-        raise RuntimeError(
+        raise BufferError(
             f"__dlpack__: cannot export a tensor of shape {self.shape} that requires grad; "
             "use tensor.detach()"
         )
