@@ -129,6 +129,8 @@ def test_complex_cholesky_solve_and_vecdot_match_the_backend():
     _same(xp.linalg.solve(h, v), REF.linalg.solve(h.data, v.data))
     _same(xp.vecdot(v, v), REF.vecdot(v.data, v.data))  # conjugates x1
     _same(xp.linalg.outer(v, v), REF.linalg.outer(v.data, v.data))
+    rtol = xp.asarray(0.5, dtype=xp.float64)  # a tensor keyword argument
+    _same(xp.linalg.pinv(h, rtol=rtol), REF.linalg.pinv(h.data, rtol=rtol.data))
 
 
 def _positional_only(fn) -> list[str]:

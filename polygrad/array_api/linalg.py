@@ -125,7 +125,7 @@ def _complex_values(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def dispatch(*args: Any, **kwargs: Any) -> Any:
-        tensors = [a for a in args if isinstance(a, Tensor)]
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
         if not any(t.dtype.kind == "complex" for t in tensors):
             return fn(*args, **kwargs)
         if grad_mode.enabled and any(t.requires_grad for t in tensors):
@@ -134,8 +134,10 @@ def _complex_values(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "results hold values only in polygrad; detach() it first"
             )
         xp = tensors[0]._xp
-        out = getattr(xp.linalg, name)(*(a.data if isinstance(a, Tensor) else a for a in args),
-                                       **kwargs)  # fmt: skip
+        def raw(a: Any) -> Any:
+            return a.data if isinstance(a, Tensor) else a
+
+        out = getattr(xp.linalg, name)(*map(raw, args), **{k: raw(v) for k, v in kwargs.items()})
         if name in _RESULTS:
             return _RESULTS[name](*(Tensor._wrap(o, xp) for o in out))
         return Tensor._wrap(out, xp)
