@@ -203,3 +203,37 @@ def test_integer_scans_with_a_dtype_return_that_dtype(request, fn):
         _same(got, want)
 
     _run(request, xps.arrays(xp.int8, st.integers(1, 5), elements=st.integers(-3, 3)), check)
+
+
+def test_writes_into_bool_tensors_match_the_backend():
+    for key, value in ((..., True), ((0,), False), (slice(None), True)):
+        x = xp.asarray([False, True])
+        x[key] = xp.asarray(value)
+        ref = REF.asarray([False, True])
+        ref[key] = REF.asarray(value)
+        _same(x, ref)
+    x = xp.asarray([False, True, False])
+    x[xp.asarray([True, False, True])] = True  # a mask: the flat-position path
+    _same(x, REF.asarray([True, True, True]))
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int8", "bool"])
+def test_writes_through_a_view_keep_the_dtype(dtype):
+    if getattr(xp, dtype) not in BACKEND.dtypes:
+        pytest.skip(f"the backend has no {dtype}")
+    d = getattr(xp, dtype)
+    base = xp.asarray([1, 0, 1], dtype=d)
+    view = base[1:]  # a write into a view reaches the base through a scatter-add
+    view[0] = xp.asarray(1, dtype=d)
+    assert base.dtype == d and view.dtype == d
+    np.testing.assert_array_equal(base.numpy(), np.asarray([1, 1, 1], dtype=dtype))
+
+
+def test_namespace_info_dtypes_follow_the_device():
+    info = xp.__array_namespace_info__()
+    ref = REF.__array_namespace_info__()
+    for device in info.devices():
+        have = info.dtypes(device=device)
+        assert set(have) == set(ref.dtypes(device=device)) & {d.name for d in BACKEND.dtypes}
+        for dtype in have.values():
+            assert xp.empty(1, dtype=dtype, device=device).dtype == dtype

@@ -176,8 +176,12 @@ class Info:
         }
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, DType]:
-        """The dtypes the active backend has, by name; ``kind`` filters as ``isdtype``."""
+        """The dtypes the active backend has (on ``device``, if given), by name; ``kind``
+        filters as ``isdtype``."""
         have = self._backend.dtypes
+        if device is not None:  # a device may lack some (array-api-strict's "no_float64")
+            on_device = self._backend.compat.__array_namespace_info__().dtypes(device=device)
+            have = tuple(d for d in have if d.name in on_device)
         if kind is not None:
             have = tuple(d for d in have if isdtype(d, kind))
         return {d.name: d for d in have}
