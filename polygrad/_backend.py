@@ -167,11 +167,18 @@ class Backend:
         device = self.device_of(values)
         order = xp.argsort(index)
         sorted_index = xp.take(index, order)
-        running = xp.cumulative_sum(xp.take(values, order), include_initial=True)
+        flags = values.dtype == xp.bool  # bools add as logical or (NumPy's add.at)
+        summed = xp.astype(values, xp.int8) if flags else values
+        # dtype=: the values' own (an integer sum wraps around, but the differences of the
+        # running totals below are still exact), not the standard's widened accumulator
+        running = xp.cumulative_sum(
+            xp.take(summed, order), dtype=summed.dtype, include_initial=True
+        )
         targets = xp.arange(size, dtype=sorted_index.dtype, device=device)
         hi = xp.searchsorted(sorted_index, targets, side="right")
         lo = xp.searchsorted(sorted_index, targets, side="left")
-        return xp.take(running, hi) - xp.take(running, lo)
+        out = xp.take(running, hi) - xp.take(running, lo)
+        return out != 0 if flags else out
 
 
 class TakeKey(NamedTuple):

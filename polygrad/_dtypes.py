@@ -121,3 +121,38 @@ def to_dtype(spec: Any) -> DType:
         supported = ", ".join(BY_NAME)
         raise TypeError(f"polygrad does not support dtype {spec!r}; supported dtypes: {supported}")
     return dtype
+
+
+def _by(kind: str, bits: int) -> DType:
+    return BY_NAME[f"{kind}{bits}"]
+
+
+def promote_types(a: DType, b: DType) -> DType:
+    """The dtype two dtypes promote to: the standard's lattice within a kind, torch's rule
+    across kinds (the higher kind wins; a complex meeting a wider float widens).
+
+    Raises
+    ------
+    TypeError
+        For uint64 with a signed integer dtype (no dtype holds both).
+    """
+    if a is b:
+        return a
+    if a.kind == "bool" or b.kind == "bool":
+        return b if a.kind == "bool" else a
+    order = {"uint": 0, "int": 0, "float": 1, "complex": 2}
+    if order[a.kind] != order[b.kind]:  # across kinds, as torch: the higher kind wins
+        hi, lo = (a, b) if order[a.kind] > order[b.kind] else (b, a)
+        if hi.kind == "complex" and lo.kind == "float":
+            return _by("complex", max(hi.bits, 2 * lo.bits))
+        return hi
+    if a.kind == "complex":
+        return a if a.bits >= b.bits else b
+    if a.kind == b.kind:
+        return a if a.bits >= b.bits else b
+    signed, unsigned = (a, b) if a.kind == "int" else (b, a)
+    if signed.bits > unsigned.bits:
+        return signed
+    if unsigned.bits == 64:
+        raise TypeError(f"no dtype holds both {signed.name} and {unsigned.name}")
+    return _by("int", 2 * unsigned.bits)

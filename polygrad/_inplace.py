@@ -220,7 +220,7 @@ class SetItem(Function):
             out = xp.asarray(x, copy=True)
             out[self.key] = v
             keep = xp.ones_like(x)
-            keep[self.key] = 0
+            keep[self.key] = False if x.dtype == xp.bool else 0  # strict: no int into bools
             self.keep = keep
             return out
         # integer arrays or a bool mask: through the flat positions the key selects, which

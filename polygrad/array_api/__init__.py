@@ -151,9 +151,9 @@ from ..ops import (
     var,
     where,
 )
-from ..ops.linalg import tensordot, vecdot
 from . import fft, linalg
 from ._info import __array_namespace_info__, can_cast, finfo, iinfo, isdtype, result_type
+from .linalg import tensordot, vecdot
 
 __array_api_version__ = "2024.12"
 

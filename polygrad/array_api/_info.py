@@ -91,34 +91,6 @@ def isdtype(dtype: Any, kind: Any) -> bool:
     return d is _dtypes.to_dtype(kind)
 
 
-def _by(kind: str, bits: int) -> DType:
-    prefix = {"int": "int", "uint": "uint", "float": "float", "complex": "complex"}[kind]
-    return _dtypes.BY_NAME[f"{prefix}{bits}"]
-
-
-def _promote_pair(a: DType, b: DType) -> DType:
-    if a is b:
-        return a
-    if a.kind == "bool" or b.kind == "bool":
-        return b if a.kind == "bool" else a
-    order = {"uint": 0, "int": 0, "float": 1, "complex": 2}
-    if order[a.kind] != order[b.kind]:  # across kinds, as torch: the higher kind wins
-        hi, lo = (a, b) if order[a.kind] > order[b.kind] else (b, a)
-        if hi.kind == "complex" and lo.kind == "float":
-            return _by("complex", max(hi.bits, 2 * lo.bits))
-        return hi
-    if a.kind == "complex":
-        return a if a.bits >= b.bits else b
-    if a.kind == b.kind:
-        return a if a.bits >= b.bits else b
-    signed, unsigned = (a, b) if a.kind == "int" else (b, a)
-    if signed.bits > unsigned.bits:
-        return signed
-    if unsigned.bits == 64:
-        raise TypeError(f"no dtype holds both {signed.name} and {unsigned.name}")
-    return _by("int", 2 * unsigned.bits)
-
-
 def _scalar_dtype(value: Any, other: DType) -> DType:
     """What a Python scalar becomes next to an array of dtype ``other`` (the standard's rule:
     the array's dtype when the kinds fit, torch's default dtypes when they do not)."""
@@ -146,10 +118,10 @@ def result_type(*arrays_and_dtypes: Any) -> DType:
         raise ValueError("result_type needs at least one array or dtype")
     out = dtypes[0]
     for d in dtypes[1:]:
-        out = _promote_pair(out, d)
+        out = _dtypes.promote_types(out, d)
     for a in arrays_and_dtypes:
         if isinstance(a, (bool, int, float, complex)):
-            out = _promote_pair(out, _scalar_dtype(a, out))
+            out = _dtypes.promote_types(out, _scalar_dtype(a, out))
     return out
 
 
@@ -204,8 +176,12 @@ class Info:
         }
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, DType]:
-        """The dtypes the active backend has, by name; ``kind`` filters as ``isdtype``."""
+        """The dtypes the active backend has (on ``device``, if given), by name; ``kind``
+        filters as ``isdtype``."""
         have = self._backend.dtypes
+        if device is not None:  # a device may lack some (array-api-strict's "no_float64")
+            on_device = self._backend.compat.__array_namespace_info__().dtypes(device=device)
+            have = tuple(d for d in have if d.name in on_device)
         if kind is not None:
             have = tuple(d for d in have if isdtype(d, kind))
         return {d.name: d for d in have}

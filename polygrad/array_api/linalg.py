@@ -18,8 +18,10 @@ Where polygrad differs from torch or the standard, and why:
   (torch's RuntimeError).
 - ``pinv`` is differentiated through the SVD (as torch): its gradient is tested where the
   rank is full; at a deficient rank the SVD rule divides by zero singular values, as torch's.
-- Real floating dtypes only (polygrad has no complex dtypes yet); integer inputs raise
-  torch's RuntimeError. ``trace`` of integers sums in int64, as torch.
+- Complex inputs give values only, computed by the backend's own ``linalg`` (complex
+  tensors cannot require grad; a real operand that requires grad beside a complex one raises
+  TypeError). Integer inputs of the decompositions raise torch's RuntimeError. ``trace`` of
+  integers sums in int64, as torch, of unsigned integers in uint64, as the standard.
 
 Examples
 --------
@@ -30,8 +32,12 @@ Examples
 [[3.0, -1.0], [-1.0, 2.0]]
 """
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from .._checks import LinAlgError
-from .._tensor import Tensor
+from .._tensor import Tensor, grad_mode
 from ..ops.decomp import (
     EighResult,
     QRResult,
@@ -56,12 +62,12 @@ from ..ops.linalg import (
     matrix_norm,
     matrix_power,
     outer,
-    tensordot,
     trace,
-    vecdot,
     vector_norm,
 )
 from ..ops.linalg import matmul as _matmul
+from ..ops.linalg import tensordot as _tensordot
+from ..ops.linalg import vecdot as _vecdot
 from ..ops.shape import matrix_transpose as _matrix_transpose
 
 
@@ -107,6 +113,50 @@ def matrix_transpose(x: Tensor, /) -> Tensor:
     (3, 2)
     """
     return _matrix_transpose(x)
+
+
+_RESULTS = {"eigh": EighResult, "qr": QRResult, "slogdet": SlogdetResult, "svd": SVDResult}
+
+
+def _complex_values(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, except that complex operands go to the backend's own ``linalg`` (values only:
+    polygrad's differentiable implementations are real)."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def dispatch(*args: Any, **kwargs: Any) -> Any:
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        if not any(t.dtype.kind == "complex" for t in tensors):
+            return fn(*args, **kwargs)
+        if grad_mode.enabled and any(t.requires_grad for t in tensors):
+            raise TypeError(
+                f"linalg.{name}: an operand requires grad beside a complex one, but complex "
+                "results hold values only in polygrad; detach() it first"
+            )
+        xp = tensors[0]._xp
+        def raw(a: Any) -> Any:
+            return a.data if isinstance(a, Tensor) else a
+
+        out = getattr(xp.linalg, name)(*map(raw, args), **{k: raw(v) for k, v in kwargs.items()})
+        if name in _RESULTS:
+            return _RESULTS[name](*(Tensor._wrap(o, xp) for o in out))
+        return Tensor._wrap(out, xp)
+
+    return dispatch
+
+
+(
+    cholesky, cross, det, diagonal, eigh, eigvalsh, inv, matrix_norm, matrix_power,
+    matrix_rank, outer, pinv, qr, slogdet, solve, svd, svdvals, tensordot, trace, vecdot,
+    vector_norm,
+) = (
+    _complex_values(f)
+    for f in (
+        cholesky, cross, det, diagonal, eigh, eigvalsh, inv, matrix_norm, matrix_power,
+        matrix_rank, outer, pinv, qr, slogdet, solve, svd, svdvals, _tensordot, trace,
+        _vecdot, vector_norm,
+    )
+)  # fmt: skip
 
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _backend, _dtypes
+from .. import _backend, _dtypes, _tensor
 from .._creation import tensor, tensor_like
 from .._tensor import Function, Tensor, apply1, apply2
 
@@ -36,8 +36,8 @@ def _lift(x: Any, like: Tensor | None = None) -> Any:
     """A Tensor or Python number from whatever the user passed as an operand."""
     if type(x).__module__ == "numpy" and not hasattr(x, "__setitem__"):
         return x.item()  # NumPy scalars (np.float64 is even a float) are not array API operands
-    if isinstance(x, Tensor) or isinstance(x, Number):
-        return x
+    if isinstance(x, (Tensor, int, float, complex)):
+        return x  # a Python scalar takes the tensor's dtype in the op (the standard's rule)
     if like is not None and hasattr(x, "shape"):
         backend = _backend.backend_for_array(x)
         if backend.xp is like._xp:
@@ -52,20 +52,18 @@ def _lift(x: Any, like: Tensor | None = None) -> Any:
     return tensor(x) if like is None else tensor_like(x, like)
 
 
+_KIND_RANK = {"bool": 0, "uint": 1, "int": 1, "float": 2, "complex": 3}
+
+
 def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
-    """torch's mixed-kind promotion, which the standard leaves out: ints meet floats as floats."""
+    """torch's mixed-kind promotion, which the standard leaves out: ints meet floats as floats,
+    floats meet complex numbers as complex."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.data.dtype == b.data.dtype:
-            if true_divide and not a.dtype.is_floating_point:
-                f = _dtypes.default_float
-                return astype(a, f), astype(b, f)
-            return a, b
-        fa, fb = a.dtype.is_floating_point, b.dtype.is_floating_point
-        if fa and not fb:
-            return a, astype(b, a.dtype)
-        if fb and not fa:
-            return astype(a, b.dtype), b
-        if true_divide and not fa:
+        ka, kb = _KIND_RANK[a.dtype.kind], _KIND_RANK[b.dtype.kind]
+        if ka != kb and max(ka, kb) >= 2:
+            target = _dtypes.promote_types(a.dtype, b.dtype)
+            return astype(a, target, copy=False), astype(b, target, copy=False)
+        if true_divide and max(ka, kb) < 2:
             f = _dtypes.default_float
             return astype(a, f), astype(b, f)
         return a, b
@@ -73,7 +71,13 @@ def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
     if isinstance(s, bool) and t.dtype is not _dtypes.bool_:
         s = int(s)  # a Python bool meets a number tensor as 0 or 1 (torch's promotion)
         a, b = (t, s) if isinstance(a, Tensor) else (s, t)
-    if not t.dtype.is_floating_point and (isinstance(s, float) or true_divide):
+    if isinstance(s, complex) and t.dtype.kind != "complex":
+        wide = t.dtype is _dtypes.float64 or (
+            t.dtype.kind != "float" and _dtypes.default_float is _dtypes.float64
+        )
+        t = astype(t, _dtypes.complex128 if wide else _dtypes.complex64)
+        return (t, s) if isinstance(a, Tensor) else (s, t)
+    if _KIND_RANK[t.dtype.kind] < 2 and (isinstance(s, float) or true_divide):
         t = astype(t, _dtypes.default_float)
         return (t, s) if isinstance(a, Tensor) else (s, t)
     return a, b
@@ -137,6 +141,12 @@ def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
         return x
     backend = x._xp.backend
     to = backend.to_backend_dtype(target)
+    if target.kind == "complex" and x.requires_grad and _tensor.grad_mode.enabled:
+        raise TypeError(
+            f"astype: a tensor of shape {x.shape} that requires grad cannot become "
+            f"{target.name}: complex tensors hold values only in polygrad, so the gradient "
+            "would be lost; detach() it first"
+        )
     if not target.is_floating_point:
         return Tensor._wrap(x._xp.astype(x.data, to), x._xp)
     return apply1(Astype(to), x)
@@ -144,7 +154,7 @@ def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
 
 def _float_input(x: Any) -> Tensor:
     x = _tensor_arg(x)
-    return x if x.dtype.is_floating_point else astype(x, _dtypes.default_float)
+    return x if x.dtype.kind in ("float", "complex") else astype(x, _dtypes.default_float)
 
 
 def _no_grad_result(x: Tensor, data: Any) -> Tensor:

@@ -302,7 +302,8 @@ def cumulative_sum(
     if x.dtype.is_floating_point:
         y = apply1(CumulativeSum(axis), x)
     else:
-        y = _no_grad_result(x, x._xp.cumulative_sum(x.data, axis=axis, dtype=None))
+        keep = None if dtype is None else x.data.dtype  # a given dtype is the result's
+        y = _no_grad_result(x, x._xp.cumulative_sum(x.data, axis=axis, dtype=keep))
     return _with_initial(x, y, axis, 0) if include_initial else y
 
 
@@ -316,7 +317,8 @@ def cumulative_prod(
     """
     x, axis = _scan_input(x, axis, dtype, "cumulative_prod")
     if not x.dtype.is_floating_point:
-        y = _no_grad_result(x, x._xp.cumulative_prod(x.data, axis=axis))
+        keep = None if dtype is None else x.data.dtype
+        y = _no_grad_result(x, x._xp.cumulative_prod(x.data, axis=axis, dtype=keep))
         return _with_initial(x, y, axis, 1) if include_initial else y
     n, y, step = x.shape[axis], x, 1
     lead = (slice(None),) * axis

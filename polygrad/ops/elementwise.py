@@ -419,8 +419,8 @@ def _unary(op_cls: type[Function], doc: str) -> Any:
         if isinstance(x, Tensor) and x.data.dtype in x._xp.floats:
             return apply1(op_cls(), x)
         x = _tensor_arg(x)
-        if not x.dtype.is_floating_point and op_cls is not Abs:
-            x = astype(x, _dtypes.default_float)
+        if x.dtype.kind in ("bool", "int", "uint") and op_cls is not Abs:
+            x = astype(x, _dtypes.default_float)  # complex stays complex (values only)
         return apply1(op_cls(), x)
 
     fn.__name__ = fn.__qualname__ = doc.split()[0].strip("`")

@@ -150,7 +150,10 @@ def vecdot(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
     """
     x1, x2 = _tensor_arg(x1), _lift(x2, x1)
     a = _compute_axis(axis, x1, x2, "vecdot")
-    return _sum(multiply(x1, x2), axis=a)
+    products = multiply(x1, x2)
+    out = _sum(products, axis=a)
+    # integers: the standard's dtype (the operands' promotion), not the sum's int64
+    return out if out.dtype is products.dtype else astype(out, products.dtype)
 
 
 def tensordot(x1: Tensor, x2: Tensor, /, *, axes: Any = 2) -> Tensor:
@@ -245,7 +248,8 @@ def trace(x: Tensor, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
     offset : int
         Which diagonal (see :func:`diagonal`).
     dtype : dtype, optional
-        The result's dtype; by default ``x``'s, with integers summed as int64 (as torch).
+        The result's dtype; by default ``x``'s, with integers summed as int64 (as torch) and
+        unsigned ones as uint64 (the standard's rule) where the backend has it.
 
     Returns
     -------
@@ -261,8 +265,11 @@ def trace(x: Tensor, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
     d = diagonal(x, offset=offset)
     if dtype is not None:
         d = astype(d, dtype)
-    elif not d.dtype.is_floating_point and d.dtype is not _dtypes.int64:
-        d = astype(d, _dtypes.int64)
+    elif d.dtype.kind in ("bool", "int", "uint"):
+        # the standard's: unsigned stays unsigned, where the backend has uint64 (not torch)
+        unsigned = d.dtype.kind == "uint" and _dtypes.uint64 in d._xp.backend.dtypes
+        wide = _dtypes.uint64 if unsigned else _dtypes.int64
+        d = d if d.dtype is wide else astype(d, wide)
     return _sum(d, axis=-1)
 
 

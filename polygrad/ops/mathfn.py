@@ -165,9 +165,7 @@ def _arrays(*xs: Any) -> list:
 def _make_values_only(fn: str, doc: str, nargs: int) -> Callable[..., Tensor]:
     """A function whose result has no gradient (bool, integer or bit results)."""
 
-    def f(*args: Any) -> Tensor:
-        if len(args) != nargs:
-            raise TypeError(f"{fn}() takes {nargs} positional arguments but {len(args)} given")
+    def run(*args: Any) -> Tensor:
         like = next((a for a in args if isinstance(a, Tensor)), None)
         if like is None:
             like = _tensor_arg(args[0])
@@ -177,6 +175,13 @@ def _make_values_only(fn: str, doc: str, nargs: int) -> Callable[..., Tensor]:
             args = _promote(*args)
         return _no_grad_result(like, getattr(like._xp, fn)(*_arrays(*args)))
 
+    def unary(x: Any, /) -> Tensor:
+        return run(x)
+
+    def binary(x1: Any, x2: Any, /) -> Tensor:
+        return run(x1, x2)
+
+    f = binary if nargs == 2 else unary  # the standard's positional-only signatures
     f.__name__ = f.__qualname__ = fn
     f.__doc__ = f"{fn}: elementwise {doc} (no gradient)."
     return f

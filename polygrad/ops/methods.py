@@ -128,6 +128,37 @@ def _to(
     return out
 
 
+def _to_device(self: Tensor, device: Any, /, *, stream: Any = None) -> Tensor:
+    """The standard's ``to_device``: ``self`` on ``device`` of its backend (as ``to``)."""
+    if stream is not None:
+        raise ValueError("to_device: polygrad takes no stream (the backend's default one)")
+    return _to(self, device=device)
+
+
+def _dlpack(
+    self: Tensor,
+    *,
+    stream: Any = None,
+    max_version: tuple[int, int] | None = None,
+    dl_device: Any = None,
+    copy: bool | None = None,
+) -> Any:
+    """The data as a DLPack capsule (the backend's); refused when ``self`` requires grad,
+    as in torch, since the importer would silently drop the gradient."""
+    if self.requires_grad:
+        raise BufferError(
+            f"__dlpack__: cannot export a tensor of shape {self.shape} that requires grad; "
+            "use tensor.detach()"
+        )
+    kwargs = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+    return self.data.__dlpack__(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def _dlpack_device(self: Tensor) -> tuple[Any, int]:
+    """The DLPack device type and id of the data (the backend's)."""
+    return self.data.__dlpack_device__()
+
+
 def _permute(self: Tensor, *axes: Any) -> Tensor:
     return permute_dims(self, _shape_arg(axes))
 
@@ -225,6 +256,9 @@ _METHODS = {
     "astype": astype,
     "clone": clone,
     "to": _to,
+    "to_device": _to_device,
+    "__dlpack__": _dlpack,
+    "__dlpack_device__": _dlpack_device,
     "float": _dtype_method(_dtypes.float32),
     "double": _dtype_method(_dtypes.float64),
     "long": _dtype_method(_dtypes.int64),

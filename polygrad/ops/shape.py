@@ -5,6 +5,7 @@ elements, forward beside rule.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 from collections.abc import Sequence
@@ -291,10 +292,7 @@ def _promote_all(tensors: list[Tensor]) -> list[Tensor]:
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) == 1:
         return tensors
-    floats = [d for d in dtypes if d.is_floating_point]
-    target = (
-        _dtypes.float64 if _dtypes.float64 in floats else floats[0] if floats else _dtypes.int64
-    )
+    target = functools.reduce(_dtypes.promote_types, (t.dtype for t in tensors))
     return [astype(t, target) if t.dtype is not target else t for t in tensors]
 
 
