@@ -234,6 +234,20 @@ def test_setitem_with_a_mask_writes_exact_values_of_any_dtype(dtype):
     assert np.array_equal(y.numpy(), flat.numpy())
 
 
+def test_power_output_written_in_place_keeps_the_backward_as_torch():
+    # SciPy's moments do s = s**2; s *= d: torch's pow by a number saves only its input
+    data = [0.5, -1.5, 2.0]
+    xt = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    st = xt**2
+    st *= xt
+    (st * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    x = pg.tensor(data, dtype=pg.float64, requires_grad=True)
+    s = x**2
+    s *= x
+    (s * pg.tensor([1.0, 2.0, 3.0], dtype=pg.float64)).sum().backward()
+    assert_close(x.grad, xt.grad)
+
+
 # -- saved tensors changed in place: backward refuses ------------------------------------------
 def test_saved_output_modified_raises_as_in_torch():
     xt = torch.tensor([1.0, 2.0], requires_grad=True)
