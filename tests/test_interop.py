@@ -165,7 +165,7 @@ def test_scipy_array_api_values_and_gradients(name):
     assert gradcheck(lambda *a: fn(sp, *a), tensors)
 
 
-def test_scipy_special_through_numpy_refuses_instead_of_dropping_the_gradient():
+def test_scipy_code_calling_numpy_refuses_instead_of_dropping_the_gradient():
     # scipy.signal.detrend converts with np.asarray, outside the standard: an error, not a
     # result that silently has no gradient
     scipy_array_api()
