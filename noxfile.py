@@ -42,8 +42,8 @@ def _cuda_gpu_present() -> bool:
     return out.returncode == 0 and "GPU" in out.stdout
 
 
-def _run_suite(session: nox.Session, backend: str) -> None:
-    """Check that polygrad selects ``backend``, then run the suite (but the examples) on it."""
+def _select_backend(session: nox.Session, backend: str) -> None:
+    """Set POLYGRAD_BACKEND and fail unless polygrad then really selects ``backend``."""
     session.env["POLYGRAD_BACKEND"] = backend
     session.run(
         "python",
@@ -51,6 +51,11 @@ def _run_suite(session: nox.Session, backend: str) -> None:
         "import polygrad, sys; b = polygrad.get_backend(); print('polygrad backend:', b); "
         f"sys.exit(0 if b.name == {backend!r} else 'polygrad did not select {backend}')",
     )
+
+
+def _run_suite(session: nox.Session, backend: str) -> None:
+    """Check that polygrad selects ``backend``, then run the suite (but the examples) on it."""
+    _select_backend(session, backend)
     # the examples have their own session (they need the examples extra)
     session.run("pytest", "--ignore=tests/test_examples.py", *session.posargs)
 
@@ -117,8 +122,32 @@ def bench(session: nox.Session) -> None:
 def examples(session: nox.Session) -> None:
     """Run each example with a tiny budget (--smoke) on the numpy and strict backends.
 
-    Installs the examples extra (matplotlib, tqdm, graphviz, pillow); extra arguments go to
-    pytest, e.g. ``nox -s examples -- -k digits``.
+    Installs the examples extra (matplotlib, tqdm, graphviz, pillow) and the interop extra
+    (for array_api_interop.py); extra arguments go to pytest, e.g. ``nox -s examples -- -k
+    digits``.
     """
-    session.install("-e", ".[examples]", "-r", "backends/test.txt", "-r", "backends/strict.txt")
+    session.install(
+        "-e", ".[examples,interop]", "-r", "backends/test.txt", "-r", "backends/strict.txt"
+    )  # fmt: skip
     session.run("pytest", "tests/test_examples.py", *session.posargs)
+
+
+@nox.session(name="array-api", python="3.11")
+def array_api(session: nox.Session) -> None:
+    """polygrad.array_api against the backends' namespaces, and third-party array code on it.
+
+    Installs the interop extra (array-api-extra, SciPy, scikit-learn, marray) and runs
+    tests/test_interop.py and tests/test_array_api.py (200 random examples per function) on the
+    numpy and strict backends, with SCIPY_ARRAY_API=1 so SciPy and scikit-learn dispatch on the
+    array namespace. Extra arguments go to pytest.
+    """
+    session.install(
+        "-e", ".[interop]", "-r", "backends/test.txt", "-r", "backends/strict.txt"
+    )  # fmt: skip
+    session.env["SCIPY_ARRAY_API"] = "1"
+    for backend in ("numpy", "strict"):
+        _select_backend(session, backend)
+        session.run(
+            "pytest", "tests/test_interop.py", "tests/test_array_api.py",
+            "--array-api-examples", "200", *session.posargs,
+        )  # fmt: skip

@@ -90,18 +90,32 @@ def refresh_view(t: Tensor) -> None:
 _tensor._refresh_view = refresh_view
 
 
+def _placement(xp: Any, flat_pos: Any, n: int) -> tuple[Any, Any, Any]:
+    """Where a write at the non-empty flat positions ``flat_pos`` of an n-element array lands:
+    ``written`` (n bools), ``source`` (for each element, the index of the value written there,
+    meaningful where written) and the sorted positions (to find repeats). A gather, so exact
+    for every dtype, from standard functions only (array-api-strict has no scatter)."""
+    device = xp.backend.device_of(flat_pos)
+    order = xp.argsort(flat_pos)
+    sorted_pos = xp.take(flat_pos, order)
+    with xp.backend.on(device):
+        targets = xp.arange(n, dtype=sorted_pos.dtype, device=device)
+    slot = xp.clip(xp.searchsorted(sorted_pos, targets), max=flat_pos.shape[0] - 1)
+    written = xp.take(sorted_pos, slot) == targets
+    return written, xp.take(order, slot), sorted_pos
+
+
 def _write_through(view: View, values: Tensor) -> Tensor:
     """The view's base with the view's elements replaced by ``values``: recorded, so the
     gradient reaches ``values`` at those elements and the old base everywhere else."""
     base = view.base
     xp = base._xp
-    backend = xp.backend
     flat_pos = xp.reshape(_positions(view), (-1,))
-    n = base.numel()
-    placed = _ops.add_at((n,), (Tensor._wrap(flat_pos, xp),), _ops.reshape(values, (-1,)))
-    ones = xp.ones_like(flat_pos, dtype=xp.float32)
-    hit = backend.scatter_add_flat(n, flat_pos, ones)
-    mask = Tensor._wrap(xp.reshape(hit > 0, base.shape), xp)
+    if flat_pos.shape[0] == 0:
+        return base
+    written, source = _placement(xp, flat_pos, base.numel())[:2]
+    placed = _ops.take(_ops.reshape(values, (-1,)), Tensor._wrap(source, xp))
+    mask = Tensor._wrap(xp.reshape(written, base.shape), xp)
     return _ops.where(mask, _ops.reshape(placed, base.shape), base)
 
 
@@ -223,8 +237,7 @@ class SetItem(Function):
             keep[self.key] = False if x.dtype == xp.bool else 0  # strict: no int into bools
             self.keep = keep
             return out
-        # integer arrays or a bool mask: through the flat positions the key selects, which
-        # every backend can do (array-api-strict has no setitem with arrays)
+        # integer arrays or a bool mask: each written element gathers its value (see _placement)
         backend = xp.backend
         device = backend.device_of(x)
         n = 1
@@ -233,15 +246,19 @@ class SetItem(Function):
         with backend.on(device):
             pos = xp.reshape(xp.arange(n, dtype=xp.int64, device=device), x.shape)[self.key]
         flat_pos = xp.reshape(pos, (-1,))
-        hit = backend.scatter_add_flat(n, flat_pos, xp.ones_like(flat_pos, dtype=xp.float32))
-        if flat_pos.shape[0] and int(xp.max(hit)) > 1:
+        m = flat_pos.shape[0]
+        if m == 0:
+            self.keep = xp.ones_like(x)
+            return xp.asarray(x, copy=True)
+        written, source, sorted_pos = _placement(xp, flat_pos, n)
+        if m > 1 and bool(xp.any(sorted_pos[1:] == sorted_pos[:-1])):
             raise ValueError(
                 "setitem: the index selects some elements more than once; which value would win "
                 "is undefined (torch) so polygrad refuses it: use index_put / add_at to accumulate"
             )
         values = xp.reshape(xp.broadcast_to(v, pos.shape), (-1,))
-        placed = xp.reshape(backend.scatter_add_flat(n, flat_pos, values), x.shape)
-        written = xp.reshape(hit > 0, x.shape)
+        placed = xp.reshape(xp.take(values, source), x.shape)
+        written = xp.reshape(written, x.shape)
         self.keep = xp.astype(xp.logical_not(written), x.dtype)
         return xp.where(written, placed, x)
 

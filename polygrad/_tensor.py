@@ -629,6 +629,29 @@ class Tensor:
         """A host NumPy copy of the data, on any backend (a device-to-host copy on a GPU)."""
         return self._xp.backend.to_numpy(self.data)
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        """NumPy's conversion (``np.asarray(t)``): a host copy, as :meth:`numpy`.
+
+        Refused for a tensor that requires grad, as torch does, so code that converts through
+        NumPy (some SciPy functions do) cannot drop the gradient silently.
+
+        Raises
+        ------
+        RuntimeError
+            If the tensor requires grad.
+        ValueError
+            If ``copy=False``: the conversion always copies.
+        """
+        if self.requires_grad:
+            raise RuntimeError(
+                f"np.asarray of a tensor that requires grad (shape {self.shape}, "
+                f"{self.dtype.name}) would lose its gradient; call tensor.detach() first"
+            )
+        if copy is False:
+            raise ValueError("np.asarray(tensor, copy=False): the conversion to NumPy copies")
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:

@@ -382,3 +382,21 @@ def test_read_only_out_is_a_usage_error(tmp_path):
     assert_usage_error(
         "digits.py", ["--smoke", "--out", str(out)], "argument --out: cannot write into", tmp_path
     )
+
+
+# --------------------------------------------------------------------------------------------
+# array_api_interop.py
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_array_api_interop_checks_every_gradient(backend, tmp_path):
+    for module, dist in [("array_api_extra", "array-api-extra"), ("scipy", "scipy"),
+                         ("sklearn", "scikit-learn"), ("marray", "marray")]:  # fmt: skip
+        pytest.importorskip(module, reason=f"{dist} is missing: pip install -e '.[interop]'")
+    proc = run_example("array_api_interop.py", backend=backend, cwd=tmp_path)
+    lines = [line for line in proc.stdout.splitlines() if "gradcheck" in line]
+    assert len(lines) == 7 and all(line.endswith("gradcheck ok") for line in lines), proc.stdout
+    for line in lines:  # the printed largest difference from central differences
+        assert float(line.split("numeric|")[1].split()[0]) < 1e-6, line
+    assert "max |polygrad - torch|" in proc.stdout
+    assert final_line(proc.stdout, "8/8") == "8/8 gradient checks passed"
+    assert not list(tmp_path.iterdir()), "array_api_interop.py should write no files"

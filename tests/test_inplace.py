@@ -204,6 +204,50 @@ def test_setitem_with_repeated_indices_is_refused():
         x[pg.tensor([1, 1])] = pg.tensor([1.0, 2.0])
 
 
+@pytest.mark.parametrize("dtype", ["float64", "bool", "int64"])
+def test_setitem_with_a_mask_writes_exact_values_of_any_dtype(dtype):
+    # values far apart in magnitude, the dtype's extreme and bools: written exactly, as torch
+    rng = np.random.default_rng(0)
+    if dtype == "float64":
+        base = rng.normal(size=(3, 4))
+        values = [1e20, 1.0, np.finfo(np.float64).max, -3.5, 1e-300]
+    elif dtype == "bool":
+        base = rng.normal(size=(3, 4)) > 0
+        values = [True, False, True, True, False]
+    else:
+        base = rng.integers(-9, 9, size=(3, 4))
+        values = [2**62, 1, -(2**62), 7, 0]
+    mask = np.zeros((3, 4), dtype=bool)
+    mask.flat[[0, 3, 5, 6, 11]] = True
+    expected = torch.tensor(base)
+    expected[torch.tensor(mask)] = torch.tensor(values, dtype=expected.dtype)
+    x = pg.tensor(base)
+    x[pg.tensor(mask)] = pg.tensor(values, dtype=x.dtype)
+    assert_on_backend(x)
+    assert x.dtype.name == dtype
+    assert np.array_equal(x.numpy(), expected.numpy())
+    idx = [11, 0, 6]
+    flat = torch.tensor(base).reshape(-1)
+    flat[torch.tensor(idx)] = torch.tensor(values[:3], dtype=flat.dtype)
+    y = pg.tensor(base).reshape(-1)
+    y[pg.tensor(idx)] = pg.tensor(values[:3], dtype=y.dtype)
+    assert np.array_equal(y.numpy(), flat.numpy())
+
+
+def test_power_output_written_in_place_keeps_the_backward_as_torch():
+    # SciPy's moments do s = s**2; s *= d: torch's pow by a number saves only its input
+    data = [0.5, -1.5, 2.0]
+    xt = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    st = xt**2
+    st *= xt
+    (st * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    x = pg.tensor(data, dtype=pg.float64, requires_grad=True)
+    s = x**2
+    s *= x
+    (s * pg.tensor([1.0, 2.0, 3.0], dtype=pg.float64)).sum().backward()
+    assert_close(x.grad, xt.grad)
+
+
 # -- saved tensors changed in place: backward refuses ------------------------------------------
 def test_saved_output_modified_raises_as_in_torch():
     xt = torch.tensor([1.0, 2.0], requires_grad=True)

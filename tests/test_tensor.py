@@ -301,3 +301,19 @@ def test_sum_of_bools_counts_them_as_int64_like_torch():
     x = pg.tensor([1.0, -2.0, 3.0])
     t = torch.tensor([1.0, -2.0, 3.0])
     assert_close((x > 0).sum(), (t > 0).sum(), dtype=pg.int64)
+
+
+def test_numpy_conversion_refuses_a_tensor_that_requires_grad_as_torch():
+    data = [[1.5, -2.0], [3.0, 0.25]]
+    with pytest.raises(RuntimeError):
+        np.asarray(torch.tensor(data, requires_grad=True))
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(pg.tensor(data, requires_grad=True))
+    t = pg.tensor(data, dtype=pg.float64)
+    a = np.asarray(t)
+    assert a.dtype == np.float64 and np.array_equal(a, torch.tensor(data).double().numpy())
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    a[0, 0] = 9.0  # a copy: the tensor is unchanged
+    assert t.numpy()[0, 0] == 1.5
+    detached = pg.tensor(data, requires_grad=True).detach()
+    assert np.array_equal(np.asarray(detached), np.asarray(data, dtype=np.float32))

@@ -90,7 +90,9 @@ class Div(Function):
 
 
 class Pow(Function):
-    saves = "both"
+    # the inputs only, as torch for a number exponent: code like SciPy's moments squares and
+    # then multiplies in place (``s = s**2; s *= d``), which must not invalidate the backward;
+    # the exponent's gradient recomputes the output
     fresh = True
 
     def forward(self, xp, a, b):
@@ -99,7 +101,7 @@ class Pow(Function):
     # NOTE: as torch, a zero exponent gives the base gradient 0 (not 0 * a**-1, NaN at a = 0),
     # and a zero base with a non-negative exponent gives the exponent gradient 0 (not
     # 0 * log 0); a negative base has a NaN exponent gradient (its log is NaN).
-    def backward(self, xp, g, a, b, y):
+    def backward(self, xp, g, a, b):
         ga = gb = None
         if self.next[0] is not None:
             if isinstance(b, Number):
@@ -107,6 +109,7 @@ class Pow(Function):
             else:
                 ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
         if self.next[1] is not None:
+            y = a**b
             if isinstance(a, Number):
                 log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
                 gb = g * (xp.where(b >= 0, 0.0, y * log_a) if a == 0 else y * log_a)
