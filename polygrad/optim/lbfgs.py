@@ -210,7 +210,7 @@ class LBFGS(Optimizer):
         prev_loss = state.get("prev_loss")
 
         def dot(a: Any, b: Any) -> float:
-            return float(xp.sum(a * b))
+            return float(xp.matmul(a, b))
 
         n_iter = 0
         while n_iter < max_iter:
@@ -314,7 +314,7 @@ class LBFGS(Optimizer):
         d_norm = float(xp.max(xp.abs(d)))
         f_new, g_new = self._evaluate(closure, x, t, d)
         evals = 1
-        gtd_new = float(xp.sum(g_new * d))
+        gtd_new = float(xp.matmul(g_new, d))
         t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
         done = False
         ls_iter = 0
@@ -352,7 +352,7 @@ class LBFGS(Optimizer):
             t = t_next
             f_new, g_new = self._evaluate(closure, x, t, d)
             evals += 1
-            gtd_new = float(xp.sum(g_new * d))
+            gtd_new = float(xp.matmul(g_new, d))
             ls_iter += 1
         if ls_iter == max_ls:
             bracket, b_f, b_g, b_gtd = [0.0, t], [f, f_new], [g, g_new], [gtd, gtd_new]
@@ -375,7 +375,7 @@ class LBFGS(Optimizer):
                 insufficient = False
             f_new, g_new = self._evaluate(closure, x, t, d)
             evals += 1
-            gtd_new = float(xp.sum(g_new * d))
+            gtd_new = float(xp.matmul(g_new, d))
             ls_iter += 1
             if f_new > (f + c1 * t * gtd) or f_new >= b_f[low]:
                 bracket[high], b_f[high], b_g[high], b_gtd[high] = t, f_new, g_new, gtd_new
@@ -397,9 +397,7 @@ class LBFGS(Optimizer):
         for entry in sd["state"].values():
             for k in _FLAT:
                 if k in entry:
-                    entry[k] = _copy_tree(
-                        entry[k], lambda a: Tensor._wrap(xp.asarray(a, copy=True), xp)
-                    )
+                    entry[k] = _copy_tree(entry[k], lambda a: _own_copy(a, xp))
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -419,6 +417,11 @@ class LBFGS(Optimizer):
             self.state[p].update(
                 {k: _copy_tree(v, lambda a: _to_param_array(a, first)) for k, v in entry.items()}
             )
+
+
+def _own_copy(a: Any, xp: Any) -> Tensor:
+    """A Tensor with its own copy of array ``a`` (the base class already copied Tensors)."""
+    return a if isinstance(a, Tensor) else Tensor._wrap(xp.asarray(a, copy=True), xp)
 
 
 def _copy_tree(value: Any, convert: Callable[[Any], Any]) -> Any:

@@ -296,6 +296,11 @@ class Optimizer:
         for other in self.param_groups:
             if any(id(q) in seen for q in other["params"]):
                 raise ValueError("some parameters appear in more than one parameter group")
+        if self.param_groups and ("param_names" in self.param_groups[0]) != (names is not None):
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {'with' if names is not None else 'without'} names to the optimizer"
+            )
         group = {k: v for k, v in param_group.items() if k != "params"}
         if names is not None:
             group["param_names"] = names
