@@ -6,10 +6,10 @@ One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parame
 """
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .mlp import ACTIVATIONS, MLP
@@ -41,7 +41,11 @@ __all__ = [
     "LogSoftmax",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "MSELoss",
     "NLLLoss",
     "Parameter",
