@@ -265,9 +265,7 @@ class ModuleDict(Module):
                 f"got {type(modules).__name__}"
             )
         for key, module in pairs:
-            if key in self:
-                delattr(self, key)
-            self.add_module(key, module)
+            self.add_module(key, module)  # a key already there keeps its position
 
 
 class ParameterList(Module):

@@ -98,7 +98,12 @@ def _functions() -> tuple[type, type]:
                     grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
             state.grad_output = grads
             if state.n_inputs == 0:  # no input needs a gradient: run the hooks now
-                _run_backward_hooks(state, (None,) * state.module._n_tensor_inputs)
+                nones = (None,) * state.module._n_tensor_inputs
+                if any(g is not None for g in _run_backward_hooks(state, nones)):
+                    raise RuntimeError(
+                        "Backward hook for Modules where no input requires gradient should "
+                        "always return None or None for all gradients."
+                    )
             return (None, *grads)
 
     class BackwardHookFunctionInputs(Function):
