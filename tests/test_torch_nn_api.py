@@ -72,6 +72,11 @@ def test_names_match_torch():
     assert [n for n, _ in p.named_parameters(recurse=False)] == []
     assert list(p.state_dict()) == list(t.state_dict())
     assert "block.scratch" not in p.state_dict()
+    assert list(p.state_dict(prefix="m.")) == list(t.state_dict(prefix="m."))
+    dest_p, dest_t = {"x": 1}, OrderedDict(x=1)
+    assert p.state_dict(destination=dest_p) is dest_p
+    t.state_dict(destination=dest_t)
+    assert list(dest_p) == list(dest_t)
 
 
 def test_forward_backward_and_zero_grad_match_torch():

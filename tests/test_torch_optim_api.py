@@ -104,7 +104,10 @@ def test_steps_match_torch(name, kwargs):
         assert_params(p, t)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize(
+    "name",
+    ["Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "SGD", "Adam", "AdamW", "RMSprop", "LBFGS"],
+)
 def test_defaults_and_group_options_match_torch(name):
     mine = getattr(optim, name)(params(pg))
     theirs = getattr(torch.optim, name)(params(torch))

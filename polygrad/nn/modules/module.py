@@ -566,7 +566,13 @@ class Module:
             if isinstance(m, Module):
                 yield from m._state_entries(_join(prefix, name), path + (id(self),))
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> dict[str, Tensor]:
+    def state_dict(
+        self,
+        *,
+        destination: dict[str, Any] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
+    ) -> dict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name.
 
         The values are detached tensors sharing the model's arrays, as in torch; the model
@@ -578,7 +584,11 @@ class Module:
         >>> list(nn.BatchNorm1d(3).state_dict())
         ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
         """
-        return {name: t if keep_vars else t.detach() for name, t in self._state_entries(prefix, ())}
+        entries = {n: t if keep_vars else t.detach() for n, t in self._state_entries(prefix, ())}
+        if destination is None:
+            return entries
+        destination.update(entries)  # torch's ``destination=``: filled and returned
+        return destination
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
