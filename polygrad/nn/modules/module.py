@@ -584,7 +584,10 @@ class Module:
         >>> list(nn.BatchNorm1d(3).state_dict())
         ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
         """
-        entries = {n: t if keep_vars else t.detach() for n, t in self._state_entries(prefix, ())}
+        # as torch: the prefix is prepended as is ("model." gives "model.weight")
+        entries = {
+            prefix + n: t if keep_vars else t.detach() for n, t in self._state_entries("", ())
+        }
         if destination is None:
             return entries
         destination.update(entries)  # torch's ``destination=``: filled and returned
