@@ -173,6 +173,7 @@ from . import (  # noqa: E402
     utils,
 )
 from .amp import autocast  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled, set_grad_enabled  # noqa: E402
 from .nn import parallel as _nn_parallel  # noqa: E402, F401  (torch.nn.parallel)
 
 _serialization._torch.PARAMETER.append(nn.Parameter)  # torch-format files rebuild Parameters

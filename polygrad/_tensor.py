@@ -42,6 +42,11 @@ class _SetGrad:
 
     value = True
 
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        if callable(orig_func):  # used bare as a decorator, ``@no_grad``, as torch allows
+            return cls()(orig_func)
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
         self._prev = grad_mode.enabled
         grad_mode.enabled = self.value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check
+from .optimizer import Optimizer, ParamsT, _check_betas, _check_nonnegative, torch_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -36,6 +36,10 @@ class Adam(Optimizer):
         Use the running maximum of the second moment (AMSGrad).
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach, capturable, fused : bool or None
+        torch's kernel choices: accepted, the result is the same (see ``torch_flags``).
+    differentiable : bool
+        Only False (True raises NotImplementedError).
     decoupled_weight_decay : bool
         Decay the weights directly, as AdamW, instead of adding the penalty to the gradient.
 
@@ -66,7 +70,11 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         defaults = dict(
@@ -75,19 +83,17 @@ class Adam(Optimizer):
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
-            maximize=maximize,
+            **torch_flags(
+                type(self).__name__, foreach, maximize, capturable, differentiable, fused
+            ),
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check(0.0 <= o["lr"], f"Invalid learning rate: {o['lr']}", where)
-        _check(0.0 <= o["eps"], f"Invalid epsilon value: {o['eps']}", where)
-        betas = o["betas"]
-        _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}", where)
-        for i, beta in enumerate(betas):
-            _check(0.0 <= beta < 1.0, f"Invalid beta parameter at index {i}: {beta}", where)
-        _check(0.0 <= o["weight_decay"], f"Invalid weight_decay value: {o['weight_decay']}", where)
+        _check_nonnegative(o, where, "lr", "eps")
+        _check_betas(o, where)
+        _check_nonnegative(o, where, "weight_decay")
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
@@ -166,6 +172,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -174,7 +184,11 @@ class AdamW(Adam):
             eps,
             weight_decay,
             amsgrad,
+            foreach=foreach,
             maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
             decoupled_weight_decay=True,
         )
 

@@ -1,5 +1,7 @@
-"""Learning-rate schedulers with torch's ``step()`` semantics: StepLR, MultiStepLR, ExponentialLR,
-CosineAnnealingLR, LambdaLR and ReduceLROnPlateau.
+"""Learning-rate schedulers with torch's ``step()`` semantics: StepLR, MultiStepLR, ConstantLR,
+LinearLR, ExponentialLR, CosineAnnealingLR, LambdaLR, MultiplicativeLR and
+ReduceLROnPlateau here; the ones made of phases (SequentialLR, CosineAnnealingWarmRestarts,
+OneCycleLR) in ``_lr_phases``.
 
 A scheduler sets ``group["lr"]`` of its optimizer's parameter groups. Build it after the
 optimizer (construction applies the schedule's first value) and call ``scheduler.step()`` once
@@ -28,7 +30,13 @@ __all__ = [
     "ExponentialLR",
     "CosineAnnealingLR",
     "LambdaLR",
+    "MultiplicativeLR",
+    "ConstantLR",
+    "LinearLR",
+    "SequentialLR",
     "ReduceLROnPlateau",
+    "CosineAnnealingWarmRestarts",
+    "OneCycleLR",
 ]
 
 _EPOCH_DEPRECATION = (
@@ -113,11 +121,16 @@ class LRScheduler:
             Deprecated (as in torch): jump to this epoch, using the closed-form schedule.
         """
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Move to the next epoch (or to ``epoch``, by the closed form) and set the rates."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
@@ -419,6 +432,141 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(saved)
 
 
+class MultiplicativeLR(LambdaLR):
+    """Multiply each group's learning rate by ``lr_lambda(epoch)`` every epoch (after the
+    first), as ``torch.optim.lr_scheduler.MultiplicativeLR``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> opt = optim.SGD([polygrad.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+    >>> for _ in range(2):
+    ...     opt.step()
+    ...     sched.step()
+    >>> sched.get_last_lr()
+    [0.25]
+    """
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch > 0:
+            return [
+                lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())
+            ]
+        return self._current_lrs()
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the learning rates by ``factor`` for the first ``total_iters`` epochs, as
+    ``torch.optim.lr_scheduler.ConstantLR``.
+
+    Raises
+    ------
+    ValueError
+        If ``factor`` is outside [0, 1].
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> opt = optim.SGD([polygrad.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     opt.step()
+    ...     sched.step()
+    ...     lrs.append(sched.get_last_lr()[0])
+    >>> lrs
+    [0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [
+            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for base_lr in self.base_lrs
+        ]
+
+
+class LinearLR(LRScheduler):
+    """Change the learning rates linearly from ``start_factor`` to ``end_factor`` times their
+    initial value over ``total_iters`` epochs, as ``torch.optim.lr_scheduler.LinearLR``.
+
+    Raises
+    ------
+    ValueError
+        If ``start_factor`` is outside (0, 1] or ``end_factor`` outside [0, 1].
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.optim as optim
+    >>> opt = optim.SGD([polygrad.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     opt.step()
+    ...     sched.step()
+    ...     lrs.append(sched.get_last_lr()[0])
+    >>> lrs
+    [0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError(
+                "Starting multiplicative factor expected to be greater than 0 and less or "
+                "equal to 1."
+            )
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        span = self.end_factor - self.start_factor
+        factor = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
+        return [lr * factor for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        span = self.end_factor - self.start_factor
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base_lr * (self.start_factor + span * done) for base_lr in self.base_lrs]
+
+
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the learning rates by ``factor`` when a metric has stopped improving.
 
@@ -572,3 +720,8 @@ class ReduceLROnPlateau(LRScheduler):
         """Restore a state from :meth:`state_dict`."""
         super().load_state_dict(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+# the schedulers made of phases live in their own file (imported last: they derive from
+# LRScheduler)
+from ._lr_phases import CosineAnnealingWarmRestarts, OneCycleLR, SequentialLR  # noqa: E402

@@ -20,6 +20,7 @@ backward: an in-place step changes arrays that graph saved, and that backward th
 from __future__ import annotations
 
 import copy
+import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -44,6 +45,67 @@ def _check(ok: bool, message: str, where: str) -> None:
     """Raise torch's ValueError for an out-of-range option; ``where`` names the group."""
     if not ok:
         raise ValueError(message + where)
+
+
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_nonnegative(options: dict[str, Any], where: str, *names: str) -> None:
+    """torch's ``if not 0.0 <= x: raise ValueError("Invalid <name> value: x")`` for each name."""
+    for name in names:
+        value = options[name]
+        label = _LABELS.get(name, f"{name} value")
+        _check(0.0 <= value, f"Invalid {label}: {value}", where)
+
+
+def _check_betas(options: dict[str, Any], where: str) -> None:
+    """Both betas in [0, 1), with torch's messages."""
+    betas = options["betas"]
+    _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}", where)
+    for i, beta in enumerate(betas):
+        _check(0.0 <= beta < 1.0, f"Invalid beta parameter at index {i}: {beta}", where)
+
+
+def torch_flags(
+    who: str,
+    foreach: bool | None = None,
+    maximize: bool = False,
+    capturable: bool | None = None,
+    differentiable: bool = False,
+    fused: bool | None = None,
+) -> dict[str, Any]:
+    """The implementation switches torch's optimizers take, as group options.
+
+    ``foreach``, ``capturable`` and ``fused`` choose among torch's kernels, which compute the
+    same update; polygrad has one implementation, so they are accepted, kept in the groups (a
+    torch state dict round-trips) and change nothing. ``differentiable=True`` (a step recorded
+    for autograd) is not implemented. ``capturable``/``fused`` are None where that optimizer
+    of torch has no such option (then they are left out).
+    """
+    if differentiable:
+        raise NotImplementedError(
+            f"polygrad does not implement torch.optim.{who}(differentiable=True): optimizer "
+            "steps are never recorded for autograd"
+        )
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    flags: dict[str, Any] = {"maximize": maximize, "foreach": foreach}
+    if capturable is not None:
+        flags["capturable"] = capturable
+    flags["differentiable"] = differentiable
+    if fused is not None or who in ("SGD", "Adam", "AdamW", "Adagrad"):
+        flags["fused"] = fused
+    return flags
+
+
+def scalar_dtype_round(x: float) -> float:
+    """``x`` rounded as torch stores a scalar state such as NAdam's ``mu_product``: a 0-d tensor
+    of float32, or float64 when the default dtype is float64 (torch's ``_get_scalar_dtype``)."""
+    from .. import _creation, _dtypes
+
+    if _creation.get_default_dtype() == _dtypes.float64:
+        return x
+    return struct.unpack("f", struct.pack("f", x))[0]
 
 
 def _is_array(x: Any) -> bool:
@@ -82,11 +144,16 @@ def _stale(v: Any, w: Any, p: Tensor) -> bool:
     return p._xp.backend.device_of(v) != p.device
 
 
+def _as_scalar(value: Any) -> float | int:
+    """A number saved as a Python number or a 0-d array (torch saves 0-d tensors)."""
+    if isinstance(value, (int, float)):
+        return value
+    return (value if isinstance(value, Tensor) else Tensor(value)).item()
+
+
 def _as_step(value: Any) -> int:
     """A step count as a Python int (torch saves it as a 0-d float tensor)."""
-    if isinstance(value, (int, float)):
-        return int(value)
-    return int((value if isinstance(value, Tensor) else Tensor(value)).item())
+    return int(_as_scalar(value))
 
 
 class Optimizer:
@@ -136,6 +203,10 @@ class Optimizer:
     >>> w
     tensor([ 0.8, -1.6], requires_grad=True)
     """
+
+    #: per-parameter state entries that are numbers, not parameter-shaped arrays (torch keeps
+    #: them as 0-d tensors: a state dict of torch's loads them as numbers)
+    _scalar_state: tuple[str, ...] = ()
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -210,6 +281,11 @@ class Optimizer:
             raise TypeError(_UNORDERED)
         else:
             params = list(params)
+        names = None
+        if params and all(isinstance(p, tuple) and len(p) == 2 for p in params):
+            # torch's named parameters, model.named_parameters(): kept as "param_names"
+            names = [name for name, _ in params]
+            params = [p for _, p in params]
         seen: set[int] = set()
         for i, p in enumerate(params):
             where = f"parameter {i} of parameter group {index}"
@@ -220,7 +296,14 @@ class Optimizer:
         for other in self.param_groups:
             if any(id(q) in seen for q in other["params"]):
                 raise ValueError("some parameters appear in more than one parameter group")
+        if self.param_groups and ("param_names" in self.param_groups[0]) != (names is not None):
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {'with' if names is not None else 'without'} names to the optimizer"
+            )
         group = {k: v for k, v in param_group.items() if k != "params"}
+        if names is not None:
+            group["param_names"] = names
         for name, default in self.defaults.items():
             group.setdefault(name, default)
         self._check_options(group, f" (parameter group {index})")
@@ -414,6 +497,8 @@ class Optimizer:
             for name, value in entry.items():
                 if name == "step":
                     loaded[name] = _as_step(value)
+                elif name in self._scalar_state:
+                    loaded[name] = float(_as_scalar(value))
                 elif _is_array(value):
                     if tuple(value.shape) != p.shape:
                         problems.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check
+from .optimizer import Optimizer, ParamsT, _check_nonnegative, torch_flags
 
 __all__ = ["RMSprop"]
 
@@ -39,6 +39,9 @@ class RMSprop(Optimizer):
         Normalize by an estimate of the gradient's variance instead of its second moment.
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach, capturable, fused, differentiable
+        torch's kernel switches: accepted (``differentiable`` only False), same result; see
+        :func:`polygrad.optim.optimizer.torch_flags`.
 
     Raises
     ------
@@ -67,8 +70,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
-        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -77,16 +82,12 @@ class RMSprop(Optimizer):
             weight_decay=weight_decay,
             momentum=momentum,
             centered=centered,
-            maximize=maximize,
+            **torch_flags("RMSprop", foreach, maximize, capturable, differentiable),
         )
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check(0.0 <= o["lr"], f"Invalid learning rate: {o['lr']}", where)
-        _check(0.0 <= o["eps"], f"Invalid epsilon value: {o['eps']}", where)
-        _check(0.0 <= o["momentum"], f"Invalid momentum value: {o['momentum']}", where)
-        _check(0.0 <= o["weight_decay"], f"Invalid weight_decay value: {o['weight_decay']}", where)
-        _check(0.0 <= o["alpha"], f"Invalid alpha value: {o['alpha']}", where)
+        _check_nonnegative(o, where, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check
+from .optimizer import Optimizer, ParamsT, _check, torch_flags
 
 __all__ = ["SGD"]
 
@@ -36,6 +36,9 @@ class SGD(Optimizer):
         Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach, capturable, fused, differentiable
+        torch's kernel switches: accepted (``differentiable`` only False), same result; see
+        :func:`polygrad.optim.optimizer.torch_flags`.
 
     Raises
     ------
@@ -67,6 +70,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -74,7 +80,7 @@ class SGD(Optimizer):
             dampening=dampening,
             weight_decay=weight_decay,
             nesterov=nesterov,
-            maximize=maximize,
+            **torch_flags("SGD", foreach, maximize, None, differentiable, fused),
         )
         super().__init__(params, defaults)
 

@@ -33,10 +33,10 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .mlp import ACTIVATIONS, MLP
@@ -78,7 +78,11 @@ __all__ = [
     "LogSoftmax",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "MSELoss",
     "NLLLoss",
     "Parameter",

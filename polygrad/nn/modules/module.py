@@ -15,6 +15,7 @@ from polygrad import Tensor
 from polygrad._backend import resolve_to_args
 
 from ..functional._utils import creating_like
+from .hooks import RemovableHandle, add_hook, call_with_hooks
 
 
 class Parameter(Tensor):
@@ -125,17 +126,146 @@ class Module:
 
     #: True in training mode (the default), False after ``eval()``.
     training: bool = True
-    _INTERNAL = frozenset({"training", "_buffers"})
+    # hooks by handle id; these class-level empty dicts are never written (each module gets
+    # its own on its first registration), so a module without hooks pays one check per call
+    _forward_pre_hooks: dict = {}
+    _forward_pre_hooks_with_kwargs: dict = {}
+    _forward_hooks: dict = {}
+    _forward_hooks_with_kwargs: dict = {}
+    _backward_hooks: dict = {}
+    _backward_pre_hooks: dict = {}
+    _HOOKS = (
+        "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs",
+        "_forward_hooks",
+        "_forward_hooks_with_kwargs",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_n_tensor_inputs",
+    )
+    _INTERNAL = frozenset({"training", "_buffers", *_HOOKS})
 
     def __init__(self) -> None:
         self.training = True
         self._buffers: dict[str, bool] = {}  # buffer name -> persistent (saved in state_dict)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        ):
+            return call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def _hooks(self, name: str) -> dict:
+        if name not in vars(self):
+            setattr(self, name, {})
+        return getattr(self, name)
+
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward (``hook(module, args, kwargs)``
+        with ``with_kwargs``); a non-None result replaces the arguments (a single value is
+        wrapped in a tuple; with ``with_kwargs`` it must be ``(args, kwargs)``).
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.nn as nn
+        >>> layer = nn.Identity()
+        >>> handle = layer.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        >>> layer(polygrad.tensor(1.0)).item()
+        2.0
+        >>> handle.remove()
+        >>> layer(polygrad.tensor(1.0)).item()
+        1.0
+        """
+        return add_hook(
+            self._hooks("_forward_pre_hooks"),
+            hook,
+            prepend,
+            self._hooks("_forward_pre_hooks_with_kwargs"),
+            with_kwargs,
+        )
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward (``hook(module, args,
+        kwargs, output)`` with ``with_kwargs``); a non-None result replaces the output.
+        ``always_call`` is accepted (polygrad runs the hooks only when forward returns).
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.nn as nn
+        >>> seen = []
+        >>> layer = nn.Linear(2, 3)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        >>> _ = layer(polygrad.ones(4, 2))
+        >>> seen
+        [(4, 3)]
+        """
+        return add_hook(
+            self._hooks("_forward_hooks"),
+            hook,
+            prepend,
+            self._hooks("_forward_hooks_with_kwargs"),
+            with_kwargs,
+        )
+
+    def register_full_backward_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's Tensor inputs are computed; a non-None result replaces ``grad_input``.
+        ``grad_input`` has None for inputs that need no gradient, as in torch.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.nn as nn
+        >>> layer = nn.Linear(2, 1)
+        >>> handle = layer.register_full_backward_hook(
+        ...     lambda m, gin, gout: print([g.shape for g in gout]))
+        >>> layer(polygrad.ones(3, 2)).sum().backward()
+        [(3, 1)]
+        """
+        return add_hook(self._hooks("_backward_hooks"), hook, prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are known; a non-None result replaces ``grad_output``."""
+        return add_hook(self._hooks("_backward_pre_hooks"), hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Not supported: torch's deprecated non-full backward hook (its gradients depend on
+        the last op inside forward); use :meth:`register_full_backward_hook`."""
+        raise NotImplementedError(
+            "polygrad does not implement torch's deprecated Module.register_backward_hook; use "
+            "register_full_backward_hook"
+        )
 
     # -- registration ---------------------------------------------------------------------
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -153,11 +283,11 @@ class Module:
         >>> list(m.state_dict())
         ['steps']
         """
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        _check_name(self, name, "buffer", getattr(self, "_buffers", {}))
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
-                f"buffer {name!r} must be a polygrad Tensor or None, not {type(tensor).__name__}"
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(polygrad Tensor or None required)"
             )
         if "_buffers" not in vars(self):
             self._buffers = {}
@@ -165,12 +295,116 @@ class Module:
         self._buffers[name] = persistent
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Same as ``setattr(self, name, param)`` (for code written against torch)."""
+        """Add a parameter (or None) under ``name``, as ``setattr`` with torch's checks.
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is empty, contains ".", or is an attribute that is not a parameter.
+        TypeError
+            If ``param`` is neither a Parameter nor None.
+        ValueError
+            If ``param`` is not a leaf.
+        """
+        current = vars(self).get(name)
+        own = isinstance(current, Parameter) or (current is None and name in vars(self))
+        _check_name(self, name, "parameter", (name,) if own else ())
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(polygrad.nn.Parameter or None required)"
+            )
+        if param is not None and not param.is_leaf:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must "
+                "be created explicitly."
+            )
         setattr(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        """Same as ``setattr(self, name, module)`` (for code written against torch)."""
+        """Add a child module (or None) under ``name``, as ``setattr`` with torch's checks.
+
+        Raises
+        ------
+        TypeError
+            If ``module`` is not a Module or None, or ``name`` not a str.
+        KeyError
+            If ``name`` is empty, contains ".", or is another attribute already.
+        """
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        current = vars(self).get(name)
+        own = isinstance(current, Module) or (current is None and name in vars(self))
+        _check_name(self, name, "module", (name,) if own else ())
         setattr(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at dotted path ``target`` (``""`` is this module), as torch's.
+
+        Raises
+        ------
+        AttributeError
+            If a step of the path does not exist or is not a Module.
+
+        Examples
+        --------
+        >>> import polygrad.nn as nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
+        >>> net.get_submodule("1.0")
+        ReLU()
+        """
+        if target == "":
+            return self
+        mod: Module = self
+        parts = target.split(".")
+        while parts:
+            members = dict(mod._members())
+            for k in range(1, len(parts) + 1):  # list members are named "attr.index"
+                name = ".".join(parts[:k])
+                if name in members:
+                    break
+            else:
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{parts[0]}`")
+            value = members[name]
+            if not isinstance(value, Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+            mod, parts = value, parts[k:]
+        return mod
+
+    def get_parameter(self, target: str) -> Tensor:
+        """The parameter at dotted path ``target`` (``"layer.weight"``).
+
+        Raises
+        ------
+        AttributeError
+            If the path does not lead to a parameter.
+        """
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        params = dict(mod._own_tensors()[0])
+        if name not in params:
+            if not hasattr(mod, name):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return params[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target``.
+
+        Raises
+        ------
+        AttributeError
+            If the path does not lead to a buffer.
+        """
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in getattr(mod, "_buffers", {}):
+            if not hasattr(mod, name):
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
 
     # -- walking --------------------------------------------------------------------------
     def _members(self) -> list[tuple[str, Tensor | Module]]:
@@ -206,17 +440,19 @@ class Module:
             yield m
 
     def named_modules(
-        self, memo: set[int] | None = None, prefix: str = ""
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Module]]:
-        """This module and every module below it, depth first, each once, with dotted names."""
+        """This module and every module below it, depth first, with dotted names; a module
+        reachable under several names appears once unless ``remove_duplicate=False``."""
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._members():
             if isinstance(m, Module):
-                yield from m.named_modules(memo, _join(prefix, name))
+                yield from m.named_modules(memo, _join(prefix, name), remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         """This module and every module below it."""
@@ -224,7 +460,7 @@ class Module:
             yield m
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
         """Parameters with dotted names, in torch's order; a shared parameter appears once.
 
@@ -235,11 +471,16 @@ class Module:
         ['0.weight', '0.bias']
         """
         seen: set[int] = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for module_name, m in modules:
             for name, t in m._own_tensors()[0]:
                 if id(t) not in seen:
-                    seen.add(id(t))
+                    if remove_duplicate:
+                        seen.add(id(t))
                     yield _join(module_name, name), t
 
     def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -247,14 +488,21 @@ class Module:
         for _, t in self.named_parameters(recurse=recurse):
             yield t
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         """Buffers (persistent or not) with dotted names."""
         seen: set[int] = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for module_name, m in modules:
             for name, t, _ in m._own_tensors()[1]:
                 if id(t) not in seen:
-                    seen.add(id(t))
+                    if remove_duplicate:
+                        seen.add(id(t))
                     yield _join(module_name, name), t
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -271,7 +519,15 @@ class Module:
 
     # -- modes and gradients --------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode on this module and every module below it; returns self."""
+        """Set training mode on this module and every module below it; returns self.
+
+        Raises
+        ------
+        ValueError
+            If ``mode`` is not a bool (as torch).
+        """
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             m.training = bool(mode)
         return self
@@ -310,7 +566,13 @@ class Module:
             if isinstance(m, Module):
                 yield from m._state_entries(_join(prefix, name), path + (id(self),))
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> dict[str, Tensor]:
+    def state_dict(
+        self,
+        *,
+        destination: dict[str, Any] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
+    ) -> dict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name.
 
         The values are detached tensors sharing the model's arrays, as in torch; the model
@@ -322,10 +584,17 @@ class Module:
         >>> list(nn.BatchNorm1d(3).state_dict())
         ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
         """
-        return {name: t if keep_vars else t.detach() for name, t in self._state_entries(prefix, ())}
+        # as torch: the prefix is prepended as is ("model." gives "model.weight")
+        entries = {
+            prefix + n: t if keep_vars else t.detach() for n, t in self._state_entries("", ())
+        }
+        if destination is None:
+            return entries
+        destination.update(entries)  # torch's ``destination=``: filled and returned
+        return destination
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> IncompatibleKeys:
         """Load values into the parameters and buffers, keeping their identities.
 
@@ -338,6 +607,9 @@ class Module:
         state_dict : mapping of str to Tensor
         strict : bool
             Refuse missing and unexpected keys (shape mismatches are always refused).
+        assign : bool
+            Accepted; the values are always copied into the existing parameters (torch's
+            ``assign=True`` would make the given tensors the parameters: same values).
 
         Returns
         -------
@@ -363,9 +635,15 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         problems = []
         if strict and missing:
-            problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
+            problems.append(
+                "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". "
+            )
         if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+            problems.append(
+                "Unexpected key(s) in state_dict: "
+                + ", ".join(f'"{k}"' for k in unexpected)
+                + ". "
+            )
         loaded: dict[str, Tensor] = {}
         for key, target in own.items():
             if key not in state_dict:
@@ -377,14 +655,14 @@ class Module:
                 continue
             if value.shape != target.shape:
                 problems.append(
-                    f"size mismatch for {key!r}: the state_dict has shape {value.shape}, "
-                    f"the model has {target.shape}"
+                    f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                    f"checkpoint, the shape in current model is {target.shape}."
                 )
             loaded[key] = value
         if problems:
             raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
-                + "\n  ".join(problems)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(problems)
             )
         with pg.no_grad():
             for key, value in loaded.items():
@@ -432,6 +710,26 @@ class Module:
         """Cast floating parameters and buffers to float32; returns self."""
         return self.to(pg.float32)
 
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16; returns self.
+
+        Raises
+        ------
+        TypeError
+            If polygrad has no float16 dtype (then nothing changes).
+        """
+        return self.to(_low_precision("float16", "half"))
+
+    def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16; returns self.
+
+        Raises
+        ------
+        TypeError
+            If polygrad has no bfloat16 dtype (then nothing changes).
+        """
+        return self.to(_low_precision("bfloat16", "bfloat16"))
+
     # -- printing -------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The settings shown between the parentheses of this module's repr."""
@@ -457,6 +755,27 @@ class Module:
         if len(lines) == 1 and not any(True for _ in self.named_children()):
             return f"{type(self).__name__}({lines[0]})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _check_name(module: Module, name: Any, kind: str, own: Any) -> None:
+    """torch's checks of a name given to register_buffer / register_parameter / add_module:
+    a non-empty str without ".", not already another attribute (``own``: names of that kind
+    it may replace)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if hasattr(module, name) and name not in own:
+        raise KeyError(f"attribute '{name}' already exists")
+
+
+def _low_precision(name: str, method: str) -> Any:
+    dtype = getattr(pg, name, None)
+    if dtype is None:
+        raise TypeError(f"Module.{method}(): polygrad has no {name} dtype")
+    return dtype
 
 
 def _moved(t: Tensor, dtype: Any, backend: str | None, device: Any) -> Tensor:

@@ -1,4 +1,5 @@
-"""Gradient clipping over a model's parameters: ``clip_grad_norm_`` and ``clip_grad_value_``."""
+"""Helpers over a model's parameters: gradient clipping (``clip_grad_norm_``,
+``clip_grad_value_``) and flattening (``parameters_to_vector``, ``vector_to_parameters``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from collections.abc import Iterable
 import polygrad as pg
 from polygrad import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
 
 
 def _with_grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
@@ -119,3 +125,54 @@ def clip_grad_value_(
     with pg.no_grad():
         for p in _with_grads(parameters):
             p.grad.clamp_(-clip_value, clip_value)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All ``parameters`` flattened and concatenated into one 1-D tensor (differentiable, as
+    torch's).
+
+    Examples
+    --------
+    >>> import polygrad.nn as nn
+    >>> from polygrad.nn.utils import parameters_to_vector
+    >>> parameters_to_vector(nn.Linear(3, 2).parameters()).shape
+    (8,)
+    """
+    return pg.concat([pg.reshape(p, (-1,)) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place, not recorded).
+
+    Raises
+    ------
+    TypeError
+        If ``vec`` is not a Tensor (as torch).
+    RuntimeError
+        If ``vec`` has fewer or more entries than the parameters.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> from polygrad.nn.utils import vector_to_parameters
+    >>> layer = nn.Linear(2, 1)
+    >>> vector_to_parameters(polygrad.arange(3.0), layer.parameters())
+    >>> layer.weight.tolist(), layer.bias.tolist()
+    ([[0.0, 1.0]], [2.0])
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected polygrad.Tensor, but got: {type(vec).__name__}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.shape[0] != total:
+        raise RuntimeError(
+            f"vector_to_parameters: vec of shape {vec.shape} for parameters with {total} "
+            "entries in all"
+        )
+    offset = 0
+    with pg.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(pg.reshape(vec[offset : offset + n], p.shape))
+            offset += n
