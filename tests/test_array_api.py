@@ -195,7 +195,14 @@ def test_reductions_match_the_backend(request, name):
             return
         if name in ("std", "var"):
             kwargs["correction"] = 0
-        _same(getattr(xp, name)(x, **kwargs), getattr(REF, name)(x.data, **kwargs))
+        want = getattr(REF, name)(x.data, **kwargs)
+        if name == "prod" and xp.isdtype(x.dtype, "real floating"):
+            h = x.numpy()
+            big = np.log(np.abs(h[(h != 0) & np.isfinite(h)]).astype(np.float64)).clip(0).sum()
+            if (h == 0).any() and big > np.log(float(np.finfo(h.dtype).max)) - 1:
+                return  # a partial product may overflow to inf before or after the zero: nan
+                # or 0 depending on the order the backend multiplies in (it varies by layout)
+        _same(getattr(xp, name)(x, **kwargs), want)
 
     dtypes = st.sampled_from([d for d in BACKEND.dtypes if xp.isdtype(d, kind)])
     strategy = dtypes.flatmap(
