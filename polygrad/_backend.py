@@ -277,7 +277,9 @@ class NumpyBackend(Backend):
                 from scipy.special import erf as scipy_erf
             except ImportError:
                 scipy_erf = False
-            NumpyBackend._scipy_erf = scipy_erf
+            # staticmethod: with SCIPY_ARRAY_API=1 SciPy's erf is a Python function, which a
+            # plain class attribute would bind to the backend as its first argument
+            NumpyBackend._scipy_erf = staticmethod(scipy_erf) if scipy_erf else False
         if self._scipy_erf is False or x.dtype.kind != "f":
             return super().erf(x)
         # NOTE: SciPy's float32 loop is slower than its float64 one, and no more accurate

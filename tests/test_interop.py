@@ -303,3 +303,26 @@ def test_marray_gradient_through_a_masked_reduction(marray_ns):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
     assert np.all(x.grad.numpy()[MASK[:2]] == 0)
     assert gradcheck(masked_loss, [x])
+
+
+@pytest.mark.parametrize("scipy_array_api_env", ["0", "1"])
+def test_erf_fast_path_with_scipy_matches_torch_either_way(scipy_array_api_env):
+    """The numpy backend's erf goes through SciPy when installed; with SCIPY_ARRAY_API=1
+    SciPy's erf is a Python function (not a ufunc), which once got the backend as its input."""
+    need("scipy")
+    import subprocess
+
+    code = (
+        "import numpy as np, torch, polygrad as pg\n"
+        "x = np.linspace(-6, 6, 101)\n"
+        "for dt in (pg.float32, pg.float64):\n"
+        "    got = pg.erf(pg.tensor(x, dtype=dt)).numpy()\n"
+        "    want = torch.special.erf(torch.tensor(got.dtype.type(x))).numpy()\n"
+        "    assert got.dtype == want.dtype, (got.dtype, want.dtype)\n"
+        "    np.testing.assert_allclose(got, want, rtol=1e-6 if dt == pg.float32 else 1e-15)\n"
+        "    assert pg.erf(pg.tensor(0.5, dtype=dt)).shape == ()\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "SCIPY_ARRAY_API": scipy_array_api_env, "POLYGRAD_BACKEND": "numpy"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
