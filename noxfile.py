@@ -137,9 +137,9 @@ def array_api(session: nox.Session) -> None:
     """polygrad.array_api against the backends' namespaces, and third-party array code on it.
 
     Installs the interop extra (array-api-extra, SciPy, scikit-learn, marray) and runs
-    tests/test_interop.py and tests/test_array_api.py (200 random examples per function) on the
-    numpy and strict backends, with SCIPY_ARRAY_API=1 so SciPy and scikit-learn dispatch on the
-    array namespace. Extra arguments go to pytest.
+    tests/test_interop.py, tests/test_array_api_conformance.py and tests/test_array_api.py (200
+    random examples per function) on the numpy and strict backends, with SCIPY_ARRAY_API=1 so
+    SciPy and scikit-learn dispatch on the array namespace. Extra arguments go to pytest.
     """
     session.install(
         "-e", ".[interop]", "-r", "backends/test.txt", "-r", "backends/strict.txt"
@@ -149,5 +149,5 @@ def array_api(session: nox.Session) -> None:
         _select_backend(session, backend)
         session.run(
             "pytest", "tests/test_interop.py", "tests/test_array_api.py",
-            "--array-api-examples", "200", *session.posargs,
+            "tests/test_array_api_conformance.py", "--array-api-examples", "200", *session.posargs,
         )  # fmt: skip
