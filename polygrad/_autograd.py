@@ -45,7 +45,7 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward() needs a gradient argument for an output of shape {root.shape}; "
                 "only one-element outputs get an implicit gradient of 1"
             )
-        seed = root._xp.ones_like(root.data)
+        seed = root._xp.ones_like(root._data)
         return Tensor._wrap(seed, root._xp) if create_graph else seed
     if not isinstance(grad, Tensor):
         grad = Tensor(grad)
@@ -57,9 +57,9 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         raise RuntimeError(
             f"gradient is a {grad.backend} tensor but the output is a {root.backend} tensor"
         )
-    if grad.data.dtype != root.data.dtype:  # as torch: the gradient takes the output's dtype
+    if grad._data.dtype != root._data.dtype:  # as torch: the gradient takes the output's dtype
         grad = grad.astype(root.dtype)
-    return grad if create_graph else grad.data
+    return grad if create_graph else grad._data
 
 
 def _freed_error() -> RuntimeError:
@@ -198,7 +198,7 @@ def run(
                         push(e)
                 elif gi is not None:  # a leaf
                     conformed = (
-                        gi if exact else _conform(xp, gi, e.shape, e.data.dtype, create_graph)
+                        gi if exact else _conform(xp, gi, e.shape, e._data.dtype, create_graph)
                     )
                     prev = leaves.get(e)
                     if prev is None:
@@ -224,7 +224,7 @@ def _conform(xp: Any, g: Any, shape: tuple, dtype: Any, create_graph: bool) -> A
     """``g`` summed down to ``shape`` (undoing broadcasting) and cast to ``dtype``."""
     if g.shape != shape:
         g = sum_to(xp, g, shape)
-    gdtype = g.data.dtype if create_graph else g.dtype
+    gdtype = g._data.dtype if create_graph else g.dtype
     if gdtype is not dtype and gdtype != dtype:
         g = xp.astype(g, dtype)
     return g
@@ -270,7 +270,7 @@ def _accumulate(leaf: Tensor, g: Any, fresh: bool, create_graph: bool, xp: Any) 
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(g if fresh else xp.asarray(g, copy=True), xp)
     else:
-        leaf.grad = Tensor._wrap(leaf.grad.data + g, xp)
+        leaf.grad = Tensor._wrap(leaf.grad._data + g, xp)
 
 
 def backward(

@@ -116,7 +116,7 @@ def test_negative_indices_in_range_match_torch():
 # -- gradient buffers -------------------------------------------------------------------------
 def _shares(a: pg.Tensor, b: pg.Tensor) -> bool:
     if pg.get_backend().name == "numpy":
-        return np.shares_memory(a.data, b.data)
+        return np.shares_memory(a._data, b._data)
     return False
 
 

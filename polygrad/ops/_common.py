@@ -55,7 +55,7 @@ def _lift(x: Any, like: Tensor | None = None) -> Any:
 def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
     """torch's mixed-kind promotion, which the standard leaves out: ints meet floats as floats."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        if a.data.dtype == b.data.dtype:
+        if a._data.dtype == b._data.dtype:
             if true_divide and not a.dtype.is_floating_point:
                 f = _dtypes.default_float
                 return astype(a, f), astype(b, f)
@@ -100,17 +100,17 @@ def _binary_op(cls: type[Function], name: str, doc: str, true_divide: bool = Fal
     def fn(a: Any, b: Any) -> Tensor:
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
-                dt = a.data.dtype
+                dt = a._data.dtype
                 if (
                     b._xp is a._xp
-                    and dt is b.data.dtype
+                    and dt is b._data.dtype
                     and (not true_divide or dt in a._xp.floats)
                 ):
                     return apply2(cls(), a, b)
-            elif (type(b) is float or type(b) is int) and a.data.dtype in a._xp.floats:
+            elif (type(b) is float or type(b) is int) and a._data.dtype in a._xp.floats:
                 return apply2(cls(), a, b)
         elif (type(a) is float or type(a) is int) and isinstance(b, Tensor):
-            if b.data.dtype in b._xp.floats:
+            if b._data.dtype in b._xp.floats:
                 return apply2(cls(), a, b)
         return _binary(cls(), a, b, true_divide)
 
@@ -138,7 +138,7 @@ def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
     backend = x._xp.backend
     to = backend.to_backend_dtype(target)
     if not target.is_floating_point:
-        return Tensor._wrap(x._xp.astype(x.data, to), x._xp)
+        return Tensor._wrap(x._xp.astype(x._data, to), x._xp)
     return apply1(Astype(to), x)
 
 

@@ -118,7 +118,7 @@ def _to(
         if target is not self._xp.backend or dev != self.device:
             if target is self._xp.backend:
 
-                data = array_api_compat.to_device(self.data, dev)
+                data = array_api_compat.to_device(self._data, dev)
             else:
                 data = target.from_host(self.numpy(), self.dtype, dev)
             out = Tensor._wrap(data, target.xp)
