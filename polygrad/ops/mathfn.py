@@ -240,7 +240,9 @@ def square(x: Tensor) -> Tensor:
 def positive(x: Tensor) -> Tensor:
     """Elementwise ``+x``: a new tensor equal to ``x`` (gradient passes unchanged)."""
     x = _tensor_arg(x)
-    return x * 1 if x.dtype.kind != "bool" else _no_grad_result(x, x._xp.asarray(x._data, copy=True))
+    if x.dtype.kind == "bool":
+        return _no_grad_result(x, x._xp.asarray(x._data, copy=True))
+    return x * 1
 
 
 def _complex_part(fn: str, doc: str) -> Callable[[Tensor], Tensor]:
