@@ -13,10 +13,62 @@ Two modes share the walk:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._tensor import Function, Tensor, _engine, grad_mode
+
+#: leaf tensor -> the hooks ``register_hook`` gave it (non-leaf hooks live on their op node)
+_leaf_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+    """Call ``hook(grad)`` whenever the gradient of ``t`` is computed; a returned tensor
+    replaces the gradient (torch's ``Tensor.register_hook``).
+
+    Raises
+    ------
+    RuntimeError
+        If ``t`` does not require grad.
+    """
+    if not t.requires_grad:
+        raise RuntimeError(
+            "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+        )
+    if t._node is None:
+        hooks = _leaf_hooks.setdefault(t, [])
+    else:
+        hooks = t._node.__dict__.setdefault("_hooks", [])
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def _run_hooks(hooks: list, g: Any, create_graph: bool, xp: Any) -> Any:
+    """``g`` after each hook in turn (hooks see and return Tensors; the walk may hold arrays)."""
+    for hook in list(hooks):
+        seen = g if create_graph else Tensor._wrap(g, xp)
+        out = hook(seen)
+        if out is not None:
+            if not isinstance(out, Tensor) or out.shape != tuple(g.shape):
+                raise RuntimeError(
+                    f"a gradient hook returned {type(out).__name__} "
+                    f"{getattr(out, 'shape', '')}, not a Tensor of the gradient's shape "
+                    f"{tuple(g.shape)}"
+                )
+            g = out if create_graph else out._data
+    return g
 
 
 def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -172,6 +224,9 @@ def run(
             if node._versions:
                 _check_versions(node)
             if g is not None:
+                hooks = node.__dict__.get("_hooks")
+                if hooks:
+                    g = _run_hooks(hooks, g, create_graph, xp0)
                 if want_nodes and node in want_nodes:
                     captured[node] = g
                 if node._retain is not None and wanted is None:
@@ -207,6 +262,10 @@ def run(
                     else:
                         leaves[e] = prev + conformed
                         fresh[e] = True
+        for leaf, hooks in list(_leaf_hooks.items()):
+            if hooks and leaf in leaves:
+                leaves[leaf] = _run_hooks(hooks, leaves[leaf], create_graph, xp0)
+                fresh[leaf] = False
     finally:
         grad_mode.enabled = prev_mode
 
