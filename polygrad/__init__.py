@@ -9,8 +9,9 @@ is the PyTorch-flavoured API (``zeros(2, 3)``, ``nn``, ``optim``, ``utils.data``
 import types as _types
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
-from . import _backend, _inplace, _tensor, array_api
-from ._autograd import grad
+# the torch-flavoured front door: torch's names and argument conventions over the same ops
+from . import _backend, _inplace, _tensor, _torch, array_api
+from ._autograd import RemovableHandle, grad
 from ._backend import (
     BackendError,
     get_backend,
@@ -57,6 +58,105 @@ from ._dtypes import (
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from ._torch import methods as _torch_methods  # noqa: F401  (attaches the Tensor methods)
+from ._torch import return_types
+from ._torch.creation import (
+    as_tensor,
+    bernoulli,
+    empty_like,
+    from_numpy,
+    full_like,
+    multinomial,
+    normal,
+    ones_like,
+    rand_like,
+    randint,
+    randint_like,
+    randn_like,
+    randperm,
+    zeros_like,
+)
+from ._torch.functions import (
+    addmm,
+    all,
+    allclose,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    argsort,
+    baddbmm,
+    bmm,
+    cat,
+    chunk,
+    clamp,
+    clamp_max,
+    clamp_min,
+    clip,
+    cumprod,
+    cumsum,
+    diag,
+    diagonal,
+    dot,
+    einsum,
+    eq,
+    flatten,
+    flip,
+    gather,
+    ge,
+    gt,
+    index_add,
+    index_fill,
+    index_select,
+    is_tensor,
+    isclose,
+    le,
+    lerp,
+    log_softmax,
+    logsumexp,
+    lt,
+    masked_fill,
+    masked_select,
+    max,
+    mean,
+    median,
+    min,
+    mm,
+    mode,
+    movedim,
+    mv,
+    narrow,
+    ne,
+    nonzero,
+    norm,
+    numel,
+    outer,
+    permute,
+    prod,
+    repeat_interleave,
+    reshape,
+    roll,
+    scatter,
+    scatter_add,
+    softmax,
+    sort,
+    split,
+    squeeze,
+    stack,
+    std,
+    sum,
+    t,
+    topk,
+    trace,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unsqueeze,
+    var,
+    where,
+)
 from .array_api import linalg
 from .ops import (
     abs,
@@ -110,6 +210,7 @@ from .ops import (
     permute_dims,
     pow,
     prod,
+    reciprocal,
     relu,
     reshape,
     sigmoid,
@@ -119,6 +220,7 @@ from .ops import (
     softplus,
     split,
     sqrt,
+    square,
     squeeze,
     stack,
     std,
@@ -133,9 +235,8 @@ from .ops import (
 from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 from .utils.data import Generator
 
-cat = concat
-clamp = clip
-unsqueeze = expand_dims
+concat = cat
+swapaxes = transpose
 
 __version__ = "0.1.0"
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501, A001, A002, A004
 """``einsum``: Einstein summation as broadcast multiplies and sums of permuted operands."""
 
 from __future__ import annotations
