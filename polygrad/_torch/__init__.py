@@ -14,7 +14,6 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
-
 #: torch.return_types: named (values, indices) pairs
 return_types = type(inspect)("polygrad.return_types")
 for _n in ("max", "min", "sort", "topk", "median", "mode", "kthvalue"):
