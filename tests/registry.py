@@ -486,7 +486,8 @@ def _reductions() -> list[Op]:
         )
     )
     ops.append(
-        Op("max_method", lambda x: x.max(dim=-1).values, lambda x: x.max(-1).values, (((2, 3),),), distinct)
+        Op("max_method", lambda x: x.max(dim=-1).values, lambda x: x.max(-1).values,
+           (((2, 3),),), distinct)
     )
     for name, fn, ref in (
         ("softmax", pg.softmax, torch.softmax),

@@ -90,7 +90,7 @@ SNIPPETS = {
     "split-list": (lambda L, x: L.split(x, [1, 3], dim=1), X),
     "unbind": (lambda L, x: x.unbind(1), X),
     "gather": (lambda L, x, i: x.gather(0, i), X, IDX),
-    "scatter_add": (lambda L, x, i: L.zeros(3, 4, dtype=L.float64).scatter_add(0, i, x[:2]), X, IDX),
+    "scatter_add": (lambda L, x, i: (x * 0).scatter_add(0, i, x[:2]), X, IDX),
     "scatter-value": (lambda L, x, i: x.scatter(1, i[:, :1], 5.0), X, IDX),
     "index_select": (lambda L, x: x.index_select(1, L.tensor([3, 0, 3])), X),
     "index_add": (lambda L, x: x.index_add(0, L.tensor([0, 2, 0]), x * 2, alpha=0.5), X),

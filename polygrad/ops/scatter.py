@@ -64,7 +64,7 @@ def _coords(x: Tensor, dim: int, index: Tensor) -> tuple:
         else:
             shape = [1] * index.ndim
             shape[d] = index.shape[d]
-            r = xp.reshape(xp.arange(index.shape[d], dtype=xp.int64, device=x.device), shape)
+            r = xp.reshape(xp.arange(index.shape[d], dtype=xp.int64, device=x.device), tuple(shape))
             key.append(Tensor._wrap(xp.broadcast_to(r, index.shape), xp))
     return tuple(key)
 
@@ -125,12 +125,18 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
     return take(x, reshape(idx, (-1,)), axis=dim)
 
 
-def _along(x: Tensor, dim: int, index: Tensor, op: str) -> tuple:
+def _along(x: Tensor, dim: int, index: Tensor, op: str) -> tuple[int, Tensor]:
+    """``dim`` normalized and the 1-D ``index`` spread over x's shape (``index`` elements
+    along ``dim``), as ``scatter`` takes it."""
     dim = normalize_axis(dim, x.ndim, op)
     idx = _index_arg(x, index, op)
     if idx.ndim > 1:
         raise IndexError(f"{op}(): index must be 0-D or 1-D, got shape {idx.shape}")
-    return (slice(None),) * dim + (reshape(idx, (-1,)),)
+    shape = [1] * x.ndim
+    shape[dim] = idx.numel()
+    full = list(x.shape)
+    full[dim] = idx.numel()
+    return dim, broadcast_to(reshape(idx, tuple(shape)), tuple(full))
 
 
 def index_add(
@@ -139,21 +145,21 @@ def index_add(
     """``input`` with ``alpha * source`` added at the slices ``index`` names along ``dim``;
     repeated indices accumulate (torch's ``index_add``)."""
     x = _tensor_arg(input)
-    key = _along(x, dim, index, "index_add")
+    dim, idx = _along(x, dim, index, "index_add")
     source = _tensor_arg(source)
+    if source.shape != idx.shape:
+        raise RuntimeError(
+            f"index_add(): source of shape {source.shape} must have shape {idx.shape}"
+        )
     values = source if alpha == 1 else multiply(source, alpha)
-    return add(x, astype(add_at(x.shape, key, values), x.dtype, copy=False))
+    return scatter_add(x, dim, idx, values)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:  # noqa: A002
     """``input`` with the slices ``index`` names along ``dim`` set to ``value``."""
     x = _tensor_arg(input)
-    key = _along(x, dim, index, "index_fill")
-    n = key[-1].shape[0]
-    shape = list(x.shape)
-    shape[len(key) - 1] = n
-    ones = Tensor._wrap(x._xp.ones(tuple(shape), device=x.device), x._xp)
-    return _cast(where(add_at(x.shape, key, ones) > 0, value, x), x)
+    dim, idx = _along(x, dim, index, "index_fill")
+    return scatter(x, dim, idx, value=value)
 
 
 def _cast(r: Tensor, x: Tensor) -> Tensor:
