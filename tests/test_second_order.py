@@ -301,7 +301,9 @@ EDGES = {
         lambda x: torch.std(x, 1, correction=1),
         [[1.5, 1.5], [0.0, 2.0]],
     ),
-    "var of a constant": (lambda x: pg.var(x, correction=0), lambda x: torch.var(x, correction=0), [1.5] * 3),
+    "var of a constant": (
+        lambda x: pg.var(x, correction=0),
+        lambda x: torch.var(x, correction=0), [1.5] * 3),
     "var correction 1 of one element": (
         lambda x: pg.var(x, correction=1),
         lambda x: torch.var(x, correction=1),
