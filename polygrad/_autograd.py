@@ -13,10 +13,62 @@ Two modes share the walk:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._tensor import Function, Tensor, _engine, grad_mode
+
+#: leaf tensor -> the hooks ``register_hook`` gave it (non-leaf hooks live on their op node)
+_leaf_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+    """Call ``hook(grad)`` whenever the gradient of ``t`` is computed; a returned tensor
+    replaces the gradient (torch's ``Tensor.register_hook``).
+
+    Raises
+    ------
+    RuntimeError
+        If ``t`` does not require grad.
+    """
+    if not t.requires_grad:
+        raise RuntimeError(
+            "register_hook: cannot register a hook on a tensor that doesn't require gradient"
+        )
+    if t._node is None:
+        hooks = _leaf_hooks.setdefault(t, [])
+    else:
+        hooks = t._node.__dict__.setdefault("_hooks", [])
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def _run_hooks(hooks: list, g: Any, create_graph: bool, xp: Any) -> Any:
+    """``g`` after each hook in turn (hooks see and return Tensors; the walk may hold arrays)."""
+    for hook in list(hooks):
+        seen = g if create_graph else Tensor._wrap(g, xp)
+        out = hook(seen)
+        if out is not None:
+            if not isinstance(out, Tensor) or out.shape != tuple(g.shape):
+                raise RuntimeError(
+                    f"a gradient hook returned {type(out).__name__} "
+                    f"{getattr(out, 'shape', '')}, not a Tensor of the gradient's shape "
+                    f"{tuple(g.shape)}"
+                )
+            g = out if create_graph else out._data
+    return g
 
 
 def sum_to(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -45,7 +97,7 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward() needs a gradient argument for an output of shape {root.shape}; "
                 "only one-element outputs get an implicit gradient of 1"
             )
-        seed = root._xp.ones_like(root.data)
+        seed = root._xp.ones_like(root._data)
         return Tensor._wrap(seed, root._xp) if create_graph else seed
     if not isinstance(grad, Tensor):
         grad = Tensor(grad)
@@ -57,9 +109,9 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         raise RuntimeError(
             f"gradient is a {grad.backend} tensor but the output is a {root.backend} tensor"
         )
-    if grad.data.dtype != root.data.dtype:  # as torch: the gradient takes the output's dtype
+    if grad._data.dtype != root._data.dtype:  # as torch: the gradient takes the output's dtype
         grad = grad.astype(root.dtype)
-    return grad if create_graph else grad.data
+    return grad if create_graph else grad._data
 
 
 def _freed_error() -> RuntimeError:
@@ -172,6 +224,9 @@ def run(
             if node._versions:
                 _check_versions(node)
             if g is not None:
+                hooks = node.__dict__.get("_hooks")
+                if hooks:
+                    g = _run_hooks(hooks, g, create_graph, xp0)
                 if want_nodes and node in want_nodes:
                     captured[node] = g
                 if node._retain is not None and wanted is None:
@@ -198,7 +253,7 @@ def run(
                         push(e)
                 elif gi is not None:  # a leaf
                     conformed = (
-                        gi if exact else _conform(xp, gi, e.shape, e.data.dtype, create_graph)
+                        gi if exact else _conform(xp, gi, e.shape, e._data.dtype, create_graph)
                     )
                     prev = leaves.get(e)
                     if prev is None:
@@ -207,6 +262,10 @@ def run(
                     else:
                         leaves[e] = prev + conformed
                         fresh[e] = True
+        for leaf, hooks in list(_leaf_hooks.items()):
+            if hooks and leaf in leaves:
+                leaves[leaf] = _run_hooks(hooks, leaves[leaf], create_graph, xp0)
+                fresh[leaf] = False
     finally:
         grad_mode.enabled = prev_mode
 
@@ -224,7 +283,7 @@ def _conform(xp: Any, g: Any, shape: tuple, dtype: Any, create_graph: bool) -> A
     """``g`` summed down to ``shape`` (undoing broadcasting) and cast to ``dtype``."""
     if g.shape != shape:
         g = sum_to(xp, g, shape)
-    gdtype = g.data.dtype if create_graph else g.dtype
+    gdtype = g._data.dtype if create_graph else g.dtype
     if gdtype is not dtype and gdtype != dtype:
         g = xp.astype(g, dtype)
     return g
@@ -270,7 +329,7 @@ def _accumulate(leaf: Tensor, g: Any, fresh: bool, create_graph: bool, xp: Any) 
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(g if fresh else xp.asarray(g, copy=True), xp)
     else:
-        leaf.grad = Tensor._wrap(leaf.grad.data + g, xp)
+        leaf.grad = Tensor._wrap(leaf.grad._data + g, xp)
 
 
 def backward(

@@ -112,7 +112,7 @@ def _tensor_on(
                 f"polygrad.tensor got a {data.backend} tensor where a {backend.name} one is "
                 f"needed; use t.to(backend={backend.name!r})"
             )
-        data = data.data
+        data = data._data
     if hasattr(data, "__array_namespace__") or hasattr(data, "__dlpack__"):
         source = _backend.backend_for_array(data)
         if source is backend:
@@ -222,9 +222,9 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def _like(x: Tensor, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
     backend = x._xp.backend
-    d = backend.to_backend_dtype(dtype) if dtype is not None else x.data.dtype
+    d = backend.to_backend_dtype(dtype) if dtype is not None else x._data.dtype
     with backend.on(x.device):
-        data = backend.xp.full_like(x.data, value, dtype=d)
+        data = backend.xp.full_like(x._data, value, dtype=d)
     return _finish(data, backend, requires_grad)
 
 

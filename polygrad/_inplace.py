@@ -49,7 +49,7 @@ def _positions(view: View) -> Any:
     base = view.base
     xp = base._xp
     n = base.numel()
-    device = xp.backend.device_of(base.data)
+    device = xp.backend.device_of(base._data)
     with xp.backend.on(device):
         pos = xp.arange(n, dtype=xp.int64, device=device)
     pos = xp.reshape(pos, base.shape)
@@ -81,7 +81,7 @@ def refresh_view(t: Tensor) -> None:
         fresh = _ops.reshape(picked, tuple(pos.shape))
     finally:
         t._view = view
-    t.data = fresh.data
+    t._data = fresh._data
     if fresh.requires_grad:
         t._node, t.requires_grad = fresh._node, True
     view.synced = t._vc[0]
@@ -122,11 +122,11 @@ def _write_through(view: View, values: Tensor) -> Tensor:
 # -- the in-place write -----------------------------------------------------------------------
 def _store(t: Tensor, data: Any) -> None:
     """Write ``data`` into ``t``'s storage (NumPy's immutable 0-d scalars are replaced)."""
-    if not hasattr(t.data, "__setitem__"):
-        t.data = t._xp.asarray(data, copy=True)
+    if not hasattr(t._data, "__setitem__"):
+        t._data = t._xp.asarray(data, copy=True)
         return
     try:
-        t.data[...] = data
+        t._data[...] = data
     except (ValueError, RuntimeError) as e:
         raise RuntimeError(
             f"cannot write in place into this tensor of shape {t.shape} ({e}); clone() it first"
@@ -180,7 +180,7 @@ def inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], needs_old
     if needs_old and recording and t.requires_grad:
         # the op saves the old values for its backward: give it a copy that the write below
         # cannot change
-        src = Tensor._wrap(t._xp.asarray(t.data, copy=True), t._xp, t._node)
+        src = Tensor._wrap(t._xp.asarray(t._data, copy=True), t._xp, t._node)
     saved_view, t._view = t._view, None  # compute reads t's current values as they are
     try:
         r = compute(src)
@@ -200,10 +200,10 @@ def inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], needs_old
         else:
             with _tensor.no_grad():
                 new_base = _write_through(view, r)
-        _store(base, new_base.data)
+        _store(base, new_base._data)
         if recording and new_base.requires_grad:
             base._node, base.requires_grad = new_base._node, True
-    _store(t, r.data)
+    _store(t, r._data)
     mark_modified(t)
     if view is not None:
         view.synced = t._vc[0]
@@ -283,7 +283,7 @@ def _setitem_result(x: Tensor, key: Any, value: Any) -> Tensor:
         if v.dtype is not x.dtype:
             v = _ops.astype(v, x.dtype)
     with _tensor.no_grad():
-        target_shape = _ops.getitem(Tensor._wrap(x.data, x._xp), key).shape
+        target_shape = _ops.getitem(Tensor._wrap(x._data, x._xp), key).shape
     try:
         _broadcast_shape(tuple(v.shape), tuple(target_shape))
     except ValueError:
@@ -301,7 +301,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
 
 # -- the in-place methods ---------------------------------------------------------------------
 def _all_true(x: Tensor) -> Any:
-    return x._xp.ones_like(x.data, dtype=x._xp.bool)
+    return x._xp.ones_like(x._data, dtype=x._xp.bool)
 
 
 def _replace(src: Tensor, value: Any) -> Tensor:

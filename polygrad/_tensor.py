@@ -185,7 +185,7 @@ def apply(op: Function, *inputs: Any) -> Tensor:
             elif t._xp is not xp:
                 _raise_mixed(inputs, op)
             requires = requires or t.requires_grad
-            arrays.append(t.data)
+            arrays.append(t._data)
         else:
             arrays.append(t)
     try:
@@ -194,7 +194,7 @@ def apply(op: Function, *inputs: Any) -> Tensor:
         _diagnose(inputs, op, e)
         raise
     result = _new(Tensor)
-    result.data = out
+    result._data = out
     result._xp = xp
     result.grad = None
     result._vc = result._view = None
@@ -232,10 +232,10 @@ def apply1(op: Function, x: Tensor) -> Tensor:
     if x._view is not None and x._view.synced != x._vc[0]:
         _refresh_view(x)
     xp = x._xp
-    data = x.data
+    data = x._data
     out = op.forward(xp, data)
     result = _new(Tensor)
-    result.data = out
+    result._data = out
     result._xp = xp
     result.grad = None
     result._vc = result._view = None
@@ -273,7 +273,7 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
         if a._view is not None and a._view.synced != a._vc[0]:
             _refresh_view(a)
         xp = a._xp
-        da = a.data
+        da = a._data
         ra = a.requires_grad
     else:
         da, ra = a, False
@@ -283,7 +283,7 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
         if xp is not None and b._xp is not xp:
             _raise_mixed((a, b), op)
         xp = b._xp
-        db = b.data
+        db = b._data
         rb = b.requires_grad
     else:
         db, rb = b, False
@@ -293,7 +293,7 @@ def apply2(op: Function, a: Any, b: Any) -> Tensor:
         _diagnose((a, b), op, e)
         raise
     result = _new(Tensor)
-    result.data = out
+    result._data = out
     result._xp = xp
     result.grad = None
     result._vc = result._view = None
@@ -409,10 +409,10 @@ def _refresh_view(t: Tensor) -> None:
 
 
 def _own_storage(t: Tensor) -> None:
-    """Make ``t.data`` a writable array (NumPy gives 0-d results as immutable scalars), before
+    """Make ``t._data`` a writable array (NumPy gives 0-d results as immutable scalars), before
     it is shared or written into."""
-    if not hasattr(t.data, "__setitem__"):
-        t.data = t._xp.asarray(t.data, copy=True)
+    if not hasattr(t._data, "__setitem__"):
+        t._data = t._xp.asarray(t._data, copy=True)
 
 
 def _edge(t: Any) -> Any:
@@ -453,7 +453,8 @@ class Tensor:
     """An array of the active backend that records the ops applied to it for ``backward``.
 
     Create one with :func:`polygrad.tensor` or a creation function (``zeros``, ``randn`` ...).
-    ``data`` is the backend array; ``grad`` holds the accumulated gradient after ``backward``.
+    ``data`` is a detached alias (as torch's); ``grad`` holds the accumulated gradient after
+    ``backward``. The backend array itself is the internal ``_data``.
 
     Examples
     --------
@@ -467,7 +468,7 @@ class Tensor:
 
     # _vc: the storage's version counter (a one-item list shared with views and detach()
     # results, None until needed); _view: a View when this tensor is a view of another
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_xp", "_vc", "_view", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_xp", "_vc", "_view", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as torch does
     # NumPy defers to our reflected operators (np.float64(2) * t, np.ones(3) + t give Tensors)
     __array_ufunc__ = None
@@ -475,7 +476,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         backend = _backend.backend_for_array(data)
         backend.dtype_of(data)  # refuse unsupported dtypes at once
-        self.data = data
+        self._data = data
         self._xp = backend.xp
         self.grad = None
         self._node = None
@@ -488,7 +489,7 @@ class Tensor:
     def _wrap(cls, data: Any, xp: Any, node: Function | None = None) -> Tensor:
         """Fast constructor: wrap an array already known to belong to namespace ``xp``."""
         t = _new(Tensor)
-        t.data = data
+        t._data = data
         t._xp = xp
         t.grad = None
         t._node = node
@@ -498,23 +499,48 @@ class Tensor:
 
     # -- metadata ---------------------------------------------------------------------------
     @property
+    def data(self) -> Tensor:
+        """torch's ``.data``: a tensor sharing this one's storage, cut from the graph.
+
+        In-place writes into it (``p.data.add_(u)``, ``p.data.zero_()``) change this tensor
+        and are not recorded. Unlike torch, it shares the version counter too (it is
+        ``detach()``), so a backward that saved the old values raises instead of silently
+        using the new ones. Assigning ``t.data = other`` makes ``t`` hold ``other``'s array.
+        """
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"Tensor.data must be set to a Tensor, not {type(value).__name__}"
+            )
+        if value._xp is not self._xp:
+            raise _backend.BackendError(
+                f"Tensor.data: cannot set a {self.backend} tensor's data to a {value.backend} "
+                "tensor; move it with .to(...) first"
+            )
+        self._data = value._data
+        self._view = None
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """The shape as a tuple of ints."""
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> DType:
         """The polygrad dtype (``polygrad.float32`` ...), the same object on every backend."""
-        return self._xp.backend.dtype_of(self.data)
+        return self._xp.backend.dtype_of(self._data)
 
     @property
     def device(self) -> Any:
         """The backend's device object this tensor's data lives on."""
-        return self._xp.backend.device_of(self.data)
+        return self._xp.backend.device_of(self._data)
 
     @property
     def backend(self) -> str:
@@ -588,7 +614,7 @@ class Tensor:
         In-place writes into the result change this tensor too, as in torch.
         """
         _own_storage(self)
-        out = Tensor._wrap(self.data, self._xp)
+        out = Tensor._wrap(self._data, self._xp)
         vc = self._vc
         if vc is None:
             vc = self._vc = [0]
@@ -632,7 +658,7 @@ class Tensor:
     # -- host conversion --------------------------------------------------------------------
     def numpy(self) -> Any:
         """A host NumPy copy of the data, on any backend (a device-to-host copy on a GPU)."""
-        return self._xp.backend.to_numpy(self.data)
+        return self._xp.backend.to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         """NumPy's conversion (``np.asarray(t)``): a host copy, as :meth:`numpy`.
@@ -725,7 +751,7 @@ class Tensor:
 
         new = type(self).__new__(type(self))
         memo[id(self)] = new
-        new.data = self._xp.asarray(self.data, copy=True)
+        new._data = self._xp.asarray(self._data, copy=True)
         new._xp = self._xp
         new._node = None
         new._vc = new._view = None
@@ -749,7 +775,7 @@ def _rebuild(cls: type, host: Any, backend: str, device: str, requires_grad: boo
     data = b.from_host(host, _dtypes.to_dtype(str(host.dtype)), b.normalize_device(device))
     t = Tensor._wrap(data, b.xp)
     new = cls.__new__(cls)
-    new.data, new._xp, new._node, new.grad = t.data, t._xp, None, None
+    new._data, new._xp, new._node, new.grad = t._data, t._xp, None, None
     new._vc = new._view = None
     new.requires_grad = requires_grad
     if state:

@@ -26,7 +26,7 @@ def _outputs(fn: Callable, inputs: Sequence[Any]) -> list[Tensor]:
 
 
 def _flat(t: Tensor) -> Any:
-    return t._xp.reshape(t.data, (-1,))
+    return t._xp.reshape(t._data, (-1,))
 
 
 def _float64_inputs(inputs: Sequence[Any]) -> list[Any]:
@@ -46,7 +46,7 @@ def _one_hot(t: Tensor, j: int, scale: float) -> Any:
     xp = t._xp
     n = t.numel()
     hot = xp.arange(n, device=t.device) == j
-    return xp.reshape(xp.astype(hot, t.data.dtype), t.data.shape) * scale
+    return xp.reshape(xp.astype(hot, t._data.dtype), t._data.shape) * scale
 
 
 def gradcheck(
@@ -120,17 +120,17 @@ def gradcheck(
     # numerical Jacobian, one input element at a time
     for i in checked:
         x = inputs[i]
-        original = x.data
+        original = x._data
         for j in range(x.numel()):
             step = _one_hot(x, j, eps)
             # not under no_grad: fn may itself differentiate (gradgradcheck's fn does)
             try:
-                x.data = original + step
+                x._data = original + step
                 plus = [o.numpy().reshape(-1) for o in _outputs(fn, inputs)]
-                x.data = original - step
+                x._data = original - step
                 minus = [o.numpy().reshape(-1) for o in _outputs(fn, inputs)]
             finally:
-                x.data = original
+                x._data = original
             for k in range(len(outs)):
                 numeric = (plus[k] - minus[k]) / (2 * eps)
                 for i_out, num in enumerate(numeric.tolist()):

@@ -421,10 +421,10 @@ def _reductions() -> list[Op]:
             correction=c,
         )
     ops += _reduction(
-        "max", pg.max, lambda x, axis, keepdims: torch.amax(x, _dims(x, axis), keepdims), distinct
+        "max", pg.amax, lambda x, axis, keepdims: torch.amax(x, _dims(x, axis), keepdims), distinct
     )
     ops += _reduction(
-        "min", pg.min, lambda x, axis, keepdims: torch.amin(x, _dims(x, axis), keepdims), distinct
+        "min", pg.amin, lambda x, axis, keepdims: torch.amin(x, _dims(x, axis), keepdims), distinct
     )
     ops += _reduction("prod", pg.prod, _torch_prod, product_friendly)
     for k in (1, 2):
@@ -458,7 +458,7 @@ def _reductions() -> list[Op]:
         ops.append(
             Op(
                 f"max_ties[axis={axis}]",
-                lambda x, axis: pg.max(x, axis=axis),
+                lambda x, axis: pg.amax(x, axis=axis),
                 lambda x, axis: torch.amax(x, _dims(x, axis)),
                 (((3, 4),),),
                 tied_extremes,
@@ -469,7 +469,7 @@ def _reductions() -> list[Op]:
         ops.append(
             Op(
                 f"min_ties[axis={axis}]",
-                lambda x, axis: pg.min(x, axis=axis),
+                lambda x, axis: pg.amin(x, axis=axis),
                 lambda x, axis: torch.amin(x, _dims(x, axis)),
                 (((3, 4),),),
                 tied_extremes,
@@ -486,7 +486,8 @@ def _reductions() -> list[Op]:
         )
     )
     ops.append(
-        Op("max_method", lambda x: x.max(axis=-1), lambda x: x.amax(-1), (((2, 3),),), distinct)
+        Op("max_method", lambda x: x.max(dim=-1).values, lambda x: x.max(-1).values,
+           (((2, 3),),), distinct)
     )
     for name, fn, ref in (
         ("softmax", pg.softmax, torch.softmax),

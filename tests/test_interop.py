@@ -46,7 +46,7 @@ def host(a) -> np.ndarray:
 def assert_same_as_backend(fn, *arrays, rtol: float = 1e-12, atol: float = 1e-12) -> pg.Tensor:
     """``fn`` on polygrad tensors equals ``fn`` on the backend's arrays (values, shape, dtype)."""
     out = fn(*arrays)
-    expected = fn(*(a.data for a in arrays))
+    expected = fn(*(a._data for a in arrays))
     assert isinstance(out, pg.Tensor), f"{fn} returned {type(out).__name__}, not a Tensor"
     assert_on_backend(out)
     e = host(expected)

@@ -100,8 +100,8 @@ def _run(op: Op, shapes: tuple, dtype: Any) -> None:
         np.testing.assert_array_equal(g.numpy(), u, err_msg=f"upstream gradient {j} was modified")
 
     # no gradient array aliases another gradient, an input or an upstream gradient
-    grads = [x.grad.data for x, d in zip(xs, diff) if d]
-    others = [x.data for x in xs] + [g.data for g in gs]
+    grads = [x.grad._data for x, d in zip(xs, diff) if d]
+    others = [x._data for x in xs] + [g._data for g in gs]
     for i, a in enumerate(grads):
         for b in grads[i + 1 :] + others:
             assert not _shares_memory(a, b), "a gradient shares memory with another array"

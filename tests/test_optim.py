@@ -336,17 +336,17 @@ def test_updates_are_in_place_and_never_write_a_gradient(name, kwargs):
     for step in range(5):
         opt.zero_grad()
         loss_of(params, step).backward()
-        data = [q.data for q in params]
+        data = [q._data for q in params]
         buffers = [_state_arrays(opt, q) for q in params]
         old_grads += [(q.grad, q.grad.numpy()) for q in params]
         opt.step()
         for q, d, bufs in zip(params, data, buffers):
-            assert q.data is d, "the parameter array was replaced, not updated in place"
+            assert q._data is d, "the parameter array was replaced, not updated in place"
             for key, buf in bufs.items():
                 if key != "max_exp_avg_sq":  # a running maximum is recomputed, not updated
                     assert opt.state[q][key] is buf, f"state {key!r} was replaced"
             for buf in _state_arrays(opt, q).values():
-                assert buf is not q.grad.data and buf is not q.data
+                assert buf is not q.grad._data and buf is not q._data
     for g, values in old_grads:
         np.testing.assert_array_equal(g.numpy(), values)
 
@@ -359,12 +359,12 @@ def test_out_of_place_updates_leave_old_arrays_alone_and_match_in_place_exactly(
     opt_b.in_place = False
     for step in range(12):
         train_step(a, opt_a, step)
-        old = [(q.data, q.numpy()) for q in b]
+        old = [(q._data, q.numpy()) for q in b]
         old += [(v, pg.Tensor(v).numpy()) for q in b for v in _state_arrays(opt_b, q).values()]
         train_step(b, opt_b, step)
         for array, values in old:
             np.testing.assert_array_equal(pg.Tensor(array).numpy(), values)
-        assert all(q.data is not array for q, (array, _) in zip(b, old))
+        assert all(q._data is not array for q, (array, _) in zip(b, old))
         assert_same_run(b, [q.numpy() for q in a])
 
 
@@ -429,7 +429,7 @@ def test_state_dict_has_torchs_layout_and_holds_copies_on_the_device():
         assert entry["step"] == int(theirs["state"][index]["step"]) == 3
         for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
             assert_close(entry[key], theirs["state"][index][key], rtol=RTOL)
-            assert entry[key].data is not opt_pg.state[p[index]][key], "not a copy"
+            assert entry[key]._data is not opt_pg.state[p[index]][key], "not a copy"
 
 
 #: another device of the backend under test where it has one (array-api-strict's CPU_DEVICE)

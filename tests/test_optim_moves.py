@@ -44,7 +44,7 @@ def test_state_follows_parameter_to_float64(make, state_key):
         opt.step()
     state = opt.state[m.weight]
     arr = state[state_key]
-    arr = arr.data if isinstance(arr, pg.Tensor) else arr
+    arr = arr._data if isinstance(arr, pg.Tensor) else arr
     assert pg.Tensor(arr).dtype == pg.float64, f"{state_key} stayed {pg.Tensor(arr).dtype}"
     assert m.weight.dtype == pg.float64
 
@@ -84,7 +84,7 @@ def test_state_follows_parameter_to_another_backend():
         m(xm).sum().backward()
         opt.step()
         buf = opt.state[m.weight]["momentum_buffer"]
-        assert pg.Tensor(buf.data if isinstance(buf, pg.Tensor) else buf).backend == target
+        assert pg.Tensor(buf._data if isinstance(buf, pg.Tensor) else buf).backend == target
 
 
 def _other_backend() -> str:

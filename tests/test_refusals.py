@@ -20,8 +20,8 @@ AXIS_CASES = [
     ("mean", lambda x: pg.mean(x, axis=(0, 5)), lambda t: t.mean(dim=(0, 5))),
     ("var", lambda x: pg.var(x, axis=3), lambda t: t.var(dim=3)),
     ("std", lambda x: pg.std(x, axis=-4), lambda t: t.std(dim=-4)),
-    ("max", lambda x: pg.max(x, axis=3), lambda t: t.amax(dim=3)),
-    ("min", lambda x: pg.min(x, axis=-4), lambda t: t.amin(dim=-4)),
+    ("max", lambda x: pg.amax(x, axis=3), lambda t: t.amax(dim=3)),
+    ("min", lambda x: pg.amin(x, axis=-4), lambda t: t.amin(dim=-4)),
     ("prod", lambda x: pg.prod(x, axis=3), lambda t: t.prod(dim=3)),
     ("logsumexp", lambda x: pg.logsumexp(x, axis=3), lambda t: t.logsumexp(dim=3)),
     ("softmax", lambda x: pg.softmax(x, axis=3), lambda t: t.softmax(dim=3)),
@@ -116,7 +116,7 @@ def test_negative_indices_in_range_match_torch():
 # -- gradient buffers -------------------------------------------------------------------------
 def _shares(a: pg.Tensor, b: pg.Tensor) -> bool:
     if pg.get_backend().name == "numpy":
-        return np.shares_memory(a.data, b.data)
+        return np.shares_memory(a._data, b._data)
     return False
 
 
@@ -293,8 +293,8 @@ NAN_ROWS = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 1.0], [1.0, 5.0, 5.0]]
     [
         (lambda x: x.max(), lambda t: t.max()),  # the NaNs share the gradient
         (lambda x: x.min(), lambda t: t.min()),
-        (lambda x: pg.max(x, axis=1), lambda t: t.amax(1)),  # a NaN row's gradient is NaN
-        (lambda x: pg.min(x, axis=0), lambda t: t.amin(0)),
+        (lambda x: pg.amax(x, axis=1), lambda t: t.amax(1)),  # a NaN row's gradient is NaN
+        (lambda x: pg.amin(x, axis=0), lambda t: t.amin(0)),
     ],
     ids=["max", "min", "amax-axis", "amin-axis"],
 )

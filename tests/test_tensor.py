@@ -56,10 +56,10 @@ def test_use_backend_switches_and_restores():
     with pg.use_backend("torch") as info:
         assert info.name == "torch" and pg.get_backend().name == "torch"
         t = pg.ones(3)
-        assert t.backend == "torch" and isinstance(t.data, torch.Tensor)
+        assert t.backend == "torch" and isinstance(t._data, torch.Tensor)
     assert pg.get_backend() == ACTIVE
     pg.set_backend("numpy")
-    assert isinstance(pg.zeros(1).data, np.ndarray)
+    assert isinstance(pg.zeros(1)._data, np.ndarray)
 
 
 def test_combining_two_backends_is_an_error_naming_both():

@@ -114,7 +114,7 @@ def write_zip(f: BinaryIO, manifest: bytes, sources: list, declared: list, compr
 def _host_array(source: Any) -> np.ndarray:
     """C-ordered little-endian host data of a tensor or array, copied only when it must be."""
     if isinstance(source, Tensor):
-        data = source.data
+        data = source._data
         source = data if isinstance(data, np.ndarray) else source.numpy()
     return np.require(source, dtype=source.dtype.newbyteorder("<"), requirements="C")
 

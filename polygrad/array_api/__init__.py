@@ -268,7 +268,7 @@ def _like(x: Tensor, fn: str, *args: Any, dtype: Any, device: Any) -> Tensor:
     backend = x._xp.backend
     with backend.on(dev):
         data = getattr(backend.xp, fn)(
-            x.data, *args, dtype=backend.to_backend_dtype(d), device=backend.normalize_device(dev)
+            x._data, *args, dtype=backend.to_backend_dtype(d), device=backend.normalize_device(dev)
         )
     return Tensor._wrap(data, x._xp)
 
@@ -376,7 +376,7 @@ def _reduce(fn: str, x: Tensor, axis: Any, dtype: Any, keepdims: builtins_bool) 
         return getattr(_ops, fn)(x, axis=axis, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, fn)
     d = None if dtype is None else x._xp.backend.to_backend_dtype(dtype)
-    return Tensor._wrap(getattr(x._xp, fn)(x.data, axis=axes, dtype=d, keepdims=keepdims), x._xp)
+    return Tensor._wrap(getattr(x._xp, fn)(x._data, axis=axes, dtype=d, keepdims=keepdims), x._xp)
 
 
 def sum(  # noqa: A001

@@ -35,7 +35,7 @@ def _values_only(name: str, n_kw: str) -> Callable[..., Tensor]:
         kwargs = {k: v for k, v in kw.items() if v is not None}
         if axis is not None or n_kw == "n":
             kwargs["axis" if n_kw == "n" else "axes"] = -1 if axis is None else axis
-        data = getattr(x._xp.fft, name)(x.data, norm=norm, **kwargs)
+        data = getattr(x._xp.fft, name)(x._data, norm=norm, **kwargs)
         return Tensor._wrap(data, x._xp)
 
     def one_axis(

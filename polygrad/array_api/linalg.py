@@ -135,7 +135,7 @@ def _complex_values(fn: Callable[..., Any]) -> Callable[..., Any]:
             )
         xp = tensors[0]._xp
         def raw(a: Any) -> Any:
-            return a.data if isinstance(a, Tensor) else a
+            return a._data if isinstance(a, Tensor) else a
 
         out = getattr(xp.linalg, name)(*map(raw, args), **{k: raw(v) for k, v in kwargs.items()})
         if name in _RESULTS:

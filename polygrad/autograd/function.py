@@ -137,7 +137,7 @@ class _CustomBackward(_tensor.Function):
     def __init__(self, fn: type, ctx: FunctionCtx, args: tuple, outputs: list, xp: Any) -> None:
         self.fn, self.ctx, self.xp0 = fn, ctx, xp
         self.inputs = [(a.shape, True) if isinstance(a, Tensor) else (None, False) for a in args]
-        self.outputs = [(o.shape, o.data.dtype, o.device) for o in outputs]
+        self.outputs = [(o.shape, o._data.dtype, o.device) for o in outputs]
 
     def _zeros(self, i: int, recorded: bool) -> Any:
         shape, dtype, device = self.outputs[i]
@@ -189,7 +189,7 @@ class _CustomBackward(_tensor.Function):
                     f"Function {name} returned an invalid gradient at index {i} - got "
                     f"{list(r.shape)} but expected shape compatible with {list(shape)}"
                 )
-            out.append(r if recorded else r.data)
+            out.append(r if recorded else r._data)
         return tuple(out)
 
 
@@ -318,7 +318,7 @@ def _record(fn: type, ctx: FunctionCtx, args: tuple, outs: list, xp: Any) -> Non
         if id(o) not in ctx._non_differentiable and o.dtype.is_floating_point
     ]
     if len(outs) == 1:
-        node.shape, node.dtype = outs[0].shape, outs[0].data.dtype
+        node.shape, node.dtype = outs[0].shape, outs[0]._data.dtype
         if differentiable:
             _attach(outs[0], node)
         return
@@ -326,7 +326,7 @@ def _record(fn: type, ctx: FunctionCtx, args: tuple, outs: list, xp: Any) -> Non
     for i in differentiable:
         sel = _Select(i, type(node).__name__)
         sel.next, sel.saved = (node,), ()
-        sel.shape, sel.dtype = outs[i].shape, outs[i].data.dtype
+        sel.shape, sel.dtype = outs[i].shape, outs[i]._data.dtype
         _attach(outs[i], sel)
 
 

@@ -104,17 +104,17 @@ def _binary_op(cls: type[Function], name: str, doc: str, true_divide: bool = Fal
     def fn(a: Any, b: Any) -> Tensor:
         if isinstance(a, Tensor):
             if isinstance(b, Tensor):
-                dt = a.data.dtype
+                dt = a._data.dtype
                 if (
                     b._xp is a._xp
-                    and dt is b.data.dtype
+                    and dt is b._data.dtype
                     and (not true_divide or dt in a._xp.floats)
                 ):
                     return apply2(cls(), a, b)
-            elif (type(b) is float or type(b) is int) and a.data.dtype in a._xp.floats:
+            elif (type(b) is float or type(b) is int) and a._data.dtype in a._xp.floats:
                 return apply2(cls(), a, b)
         elif (type(a) is float or type(a) is int) and isinstance(b, Tensor):
-            if b.data.dtype in b._xp.floats:
+            if b._data.dtype in b._xp.floats:
                 return apply2(cls(), a, b)
         return _binary(cls(), a, b, true_divide)
 
@@ -148,7 +148,7 @@ def astype(x: Tensor, dtype: Any, copy: bool = True) -> Tensor:
             "would be lost; detach() it first"
         )
     if not target.is_floating_point:
-        return Tensor._wrap(x._xp.astype(x.data, to), x._xp)
+        return Tensor._wrap(x._xp.astype(x._data, to), x._xp)
     return apply1(Astype(to), x)
 
 

@@ -110,7 +110,7 @@ def repeat(x: Tensor, repeats: int | Tensor, /, *, axis: int | None = None) -> T
         )
     if counts.shape[0] == 1:
         return repeat(x, int(counts.item()), axis=axis)
-    c = xp.astype(counts.data, xp.int64)
+    c = xp.astype(counts._data, xp.int64)
     if n and int(xp.min(c)) < 0:
         raise ValueError("repeat: repeats must be non-negative")
     ends = xp.cumulative_sum(c)
@@ -192,7 +192,7 @@ def _triangle(x: Tensor, k: int, lower: bool) -> Tensor:
     rows = xp.reshape(_arange(x, x.shape[-2]), (-1, 1))
     cols = xp.reshape(_arange(x, x.shape[-1]), (1, -1))
     keep = (cols - rows <= k) if lower else (cols - rows >= k)
-    zero = xp.zeros((), dtype=x.data.dtype, device=x.device)
+    zero = xp.zeros((), dtype=x._data.dtype, device=x.device)
     return where(_index(x, keep), x, _index(x, zero))
 
 
@@ -221,7 +221,7 @@ def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
     axis = normalize_axis(axis, x.ndim, "take_along_axis")
     xp, n = x._xp, x.shape[axis]
     # both with the axis last and the other axes broadcast together
-    xm, im = moveaxis(x, axis, -1), xp.moveaxis(idx.data, axis, -1)
+    xm, im = moveaxis(x, axis, -1), xp.moveaxis(idx._data, axis, -1)
     batch = broadcast_shapes(xm.shape[:-1], im.shape[:-1])
     xm = broadcast_to(xm, batch + (n,))
     im = xp.broadcast_to(im, batch + (im.shape[-1],))
@@ -241,7 +241,7 @@ def argsort(
     x = _tensor_arg(x)
     axis = normalize_axis(axis, x.ndim, "argsort") if x.ndim else -1
     return _no_grad_result(
-        x, x._xp.argsort(x.data, axis=axis, descending=descending, stable=stable)
+        x, x._xp.argsort(x._data, axis=axis, descending=descending, stable=stable)
     )
 
 
@@ -289,7 +289,7 @@ def _with_initial(x: Tensor, y: Tensor, axis: int, value: int) -> Tensor:
     shape = list(y.shape)
     shape[axis] = 1
     first = Tensor._wrap(
-        y._xp.full(tuple(shape), value, dtype=y.data.dtype, device=y.device), y._xp
+        y._xp.full(tuple(shape), value, dtype=y._data.dtype, device=y.device), y._xp
     )
     return concat([first, y], axis=axis)
 
@@ -302,8 +302,8 @@ def cumulative_sum(
     if x.dtype.is_floating_point:
         y = apply1(CumulativeSum(axis), x)
     else:
-        keep = None if dtype is None else x.data.dtype  # a given dtype is the result's
-        y = _no_grad_result(x, x._xp.cumulative_sum(x.data, axis=axis, dtype=keep))
+        keep = None if dtype is None else x._data.dtype  # a given dtype is the result's
+        y = _no_grad_result(x, x._xp.cumulative_sum(x._data, axis=axis, dtype=keep))
     return _with_initial(x, y, axis, 0) if include_initial else y
 
 
@@ -317,8 +317,8 @@ def cumulative_prod(
     """
     x, axis = _scan_input(x, axis, dtype, "cumulative_prod")
     if not x.dtype.is_floating_point:
-        keep = None if dtype is None else x.data.dtype
-        y = _no_grad_result(x, x._xp.cumulative_prod(x.data, axis=axis, dtype=keep))
+        keep = None if dtype is None else x._data.dtype
+        y = _no_grad_result(x, x._xp.cumulative_prod(x._data, axis=axis, dtype=keep))
         return _with_initial(x, y, axis, 1) if include_initial else y
     n, y, step = x.shape[axis], x, 1
     lead = (slice(None),) * axis
@@ -326,7 +326,7 @@ def cumulative_prod(
         ones_shape = list(y.shape)
         ones_shape[axis] = step
         ones = Tensor._wrap(
-            y._xp.ones(tuple(ones_shape), dtype=y.data.dtype, device=y.device), y._xp
+            y._xp.ones(tuple(ones_shape), dtype=y._data.dtype, device=y.device), y._xp
         )
         shifted = concat([ones, y[lead + (slice(0, n - step),)]], axis=axis)
         y = y * shifted
@@ -362,7 +362,7 @@ def nonzero(x: Tensor, /) -> tuple[Tensor, ...]:
     x = _tensor_arg(x)
     if x.ndim == 0:
         raise ValueError("nonzero: 0-d tensors are not allowed (as the standard says)")
-    return tuple(_no_grad_result(x, i) for i in x._xp.nonzero(x.data))
+    return tuple(_no_grad_result(x, i) for i in x._xp.nonzero(x._data))
 
 
 def count_nonzero(
@@ -371,7 +371,7 @@ def count_nonzero(
     """The number of non-zero elements along ``axis``."""
     x = _tensor_arg(x)
     axes = normalize_axes(axis, x.ndim, "count_nonzero")
-    return _no_grad_result(x, x._xp.count_nonzero(x.data, axis=axes, keepdims=keepdims))
+    return _no_grad_result(x, x._xp.count_nonzero(x._data, axis=axes, keepdims=keepdims))
 
 
 def searchsorted(
@@ -383,12 +383,12 @@ def searchsorted(
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', not {side!r}")
     if sorter is not None:
-        sorter = _lift(sorter, x1).data
-    return _no_grad_result(x1, x1._xp.searchsorted(x1.data, _data(x2), side=side, sorter=sorter))
+        sorter = _lift(sorter, x1)._data
+    return _no_grad_result(x1, x1._xp.searchsorted(x1._data, _data(x2), side=side, sorter=sorter))
 
 
 def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def isin(x1: Tensor, x2: Tensor, /, *, invert: bool = False) -> Tensor:
@@ -399,9 +399,9 @@ def isin(x1: Tensor, x2: Tensor, /, *, invert: bool = False) -> Tensor:
     b = b if isinstance(b, Tensor) else _index(like, like._xp.asarray(b, device=like.device))
     xp = like._xp
     if hasattr(xp, "isin"):
-        return _no_grad_result(like, xp.isin(a.data, b.data, invert=invert))
-    flat = xp.reshape(b.data, (-1,))
-    hit = xp.any(xp.reshape(a.data, a.shape + (1,)) == flat, axis=-1)
+        return _no_grad_result(like, xp.isin(a._data, b._data, invert=invert))
+    flat = xp.reshape(b._data, (-1,))
+    hit = xp.any(xp.reshape(a._data, a.shape + (1,)) == flat, axis=-1)
     return _no_grad_result(like, xp.logical_not(hit) if invert else hit)
 
 
@@ -424,7 +424,7 @@ class UniqueInverse(NamedTuple):
 
 def _unique(x: Any, fn: str) -> tuple:
     x = _tensor_arg(x)
-    return tuple(_no_grad_result(x, r) for r in getattr(x._xp, fn)(x.data))
+    return tuple(_no_grad_result(x, r) for r in getattr(x._xp, fn)(x._data))
 
 
 def unique_all(x: Tensor, /) -> UniqueAll:
@@ -435,8 +435,8 @@ def unique_all(x: Tensor, /) -> UniqueAll:
         pass
     x = _tensor_arg(x)
     xp = x._xp
-    values, inverse = xp.unique_inverse(x.data)
-    counts = xp.unique_counts(x.data).counts
+    values, inverse = xp.unique_inverse(x._data)
+    counts = xp.unique_counts(x._data).counts
     # the first index of each value: the first of its group in a stable sort by value id
     order = xp.argsort(xp.reshape(inverse, (-1,)), stable=True)
     starts = xp.cumulative_sum(counts, include_initial=True)[:-1]
@@ -457,4 +457,4 @@ def unique_inverse(x: Tensor, /) -> UniqueInverse:
 def unique_values(x: Tensor, /) -> Tensor:
     """The distinct values, sorted (no gradient)."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.unique_values(x.data))
+    return _no_grad_result(x, x._xp.unique_values(x._data))

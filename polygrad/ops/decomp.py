@@ -69,7 +69,7 @@ def _unpack(xp, packed, batch: tuple[int, ...], shapes) -> list:
 def _constant(a, make) -> Any:
     """``make(xp, array)`` on the backend arrays behind ``a``, a Tensor again if ``a`` is one."""
     if isinstance(a, Tensor):
-        return Tensor._wrap(make(a._xp, a.data), a._xp)
+        return Tensor._wrap(make(a._xp, a._data), a._xp)
     return make(None, a)
 
 
@@ -97,7 +97,7 @@ def _tril(xp, a, k: int = 0) -> Any:
 def _all_zero(xp, g) -> bool:
     """Whether a gradient is zero everywhere: torch's rules skip outputs nobody used (an
     undefined gradient), which keeps them finite where the full formula would divide 0 by 0."""
-    data = g.data if isinstance(g, Tensor) else g
+    data = g._data if isinstance(g, Tensor) else g
     bxp = g._xp if isinstance(g, Tensor) else xp
     return not bool(bxp.any(data != 0))
 
@@ -178,7 +178,7 @@ class Det(Function):
 def _near_singular(xp, x, d) -> Any:
     """A bool mask (a constant) of the matrices whose det is too small for det * inv(x), or
     None when there is none."""
-    bxp, xd, dd = (x._xp, x.data, d.data) if isinstance(x, Tensor) else (xp, x, d)
+    bxp, xd, dd = (x._xp, x._data, d._data) if isinstance(x, Tensor) else (xp, x, d)
     bound = bxp.prod(bxp.linalg.vector_norm(xd, axis=-2), axis=-1)
     mask = bxp.abs(dd) <= bxp.finfo(xd.dtype).eps ** 0.5 * bound
     if not bool(bxp.any(mask)):
@@ -628,7 +628,7 @@ def qr(x: Tensor, /, *, mode: str = "reduced") -> QRResult:
 def _rtol(x: Tensor, rtol: Any, s: Tensor) -> Any:
     """The cutoff ``rtol * largest singular value``, shaped (..., 1) to compare with ``s``."""
     if rtol is None:
-        rtol = builtins.max(x.shape[-2:]) * x._xp.finfo(x.data.dtype).eps
+        rtol = builtins.max(x.shape[-2:]) * x._xp.finfo(x._data.dtype).eps
     elif isinstance(rtol, Tensor):
         rtol = expand_dims(rtol.detach(), axis=-1)
     return multiply(_max(s.detach(), axis=-1, keepdims=True), rtol)
@@ -690,6 +690,6 @@ def matrix_rank(x: Tensor, /, *, rtol: Any = None) -> Tensor:
     """
     x = _float_matrices(x, "matrix_rank")
     xp = x._xp
-    s = Tensor._wrap(xp.linalg.svdvals(x.data), xp)
-    keep = xp.astype(greater(s, _rtol(x, rtol, s)).data, xp.int64)
+    s = Tensor._wrap(xp.linalg.svdvals(x._data), xp)
+    keep = xp.astype(greater(s, _rtol(x, rtol, s))._data, xp.int64)
     return Tensor._wrap(xp.sum(keep, axis=-1), xp)

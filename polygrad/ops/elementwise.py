@@ -419,7 +419,7 @@ def negative(x: Tensor) -> Tensor:
 
 def _unary(op_cls: type[Function], doc: str) -> Any:
     def fn(x: Tensor) -> Tensor:
-        if isinstance(x, Tensor) and x.data.dtype in x._xp.floats:
+        if isinstance(x, Tensor) and x._data.dtype in x._xp.floats:
             return apply1(op_cls(), x)
         x = _tensor_arg(x)
         if x.dtype.kind in ("bool", "int", "uint") and op_cls is not Abs:
@@ -517,7 +517,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         a = tensor_like(a, cond)
     a, b = _lift(a, cond), _lift(b, cond)
     a, b = _promote(a, b)
-    return apply2(Where(cond.data), a, b)
+    return apply2(Where(cond._data), a, b)
 
 
 def _compare(name: str) -> Any:
@@ -529,7 +529,7 @@ def _compare(name: str) -> Any:
         xp = like._xp
         return Tensor._wrap(
             getattr(xp, name)(
-                a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b
+                a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b
             ),
             xp,
         )
@@ -568,22 +568,22 @@ logical_xor = _compare("logical_xor")
 
 def logical_not(x: Tensor) -> Tensor:
     """Elementwise not of a bool tensor."""
-    return _no_grad_result(x, x._xp.logical_not(x.data))
+    return _no_grad_result(x, x._xp.logical_not(x._data))
 
 
 def sign(x: Tensor) -> Tensor:
     """Elementwise sign (-1, 0 or 1); no gradient (it is zero almost everywhere)."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.sign(x.data))
+    return _no_grad_result(x, x._xp.sign(x._data))
 
 
 def isfinite(x: Tensor) -> Tensor:
     """Elementwise test for finite values (a bool tensor)."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.isfinite(x.data))
+    return _no_grad_result(x, x._xp.isfinite(x._data))
 
 
 def isnan(x: Tensor) -> Tensor:
     """Elementwise test for NaN (a bool tensor)."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.isnan(x.data))
+    return _no_grad_result(x, x._xp.isnan(x._data))

@@ -66,12 +66,12 @@ def _key_to_backend(x: Tensor, key: Any, shape: Sequence[int] | None = None) -> 
                 raise _backend.BackendError(
                     f"cannot index a {x.backend} tensor with a {k.backend} tensor"
                 )
-            out.append(k.data)
+            out.append(k._data)
         elif isinstance(k, (list, tuple)) or (
             hasattr(k, "shape") and type(k).__module__ == "numpy"
         ):
 
-            out.append(tensor_like(k, x).data)
+            out.append(tensor_like(k, x)._data)
         elif isinstance(k, bool):
             raise IndexError("a Python bool is not a valid index; use a bool tensor mask")
         else:

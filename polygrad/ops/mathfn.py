@@ -133,7 +133,7 @@ def _make_rounding(fn: str, doc: str) -> Callable[[Tensor], Tensor]:
     def f(x: Tensor) -> Tensor:
         x = _tensor_arg(x)
         if not x.dtype.is_floating_point:  # integers are their own rounding, bools refused
-            return _no_grad_result(x, getattr(x._xp, fn)(x.data))
+            return _no_grad_result(x, getattr(x._xp, fn)(x._data))
         return apply1(cls(), x)
 
     f.__name__ = f.__qualname__ = fn
@@ -159,7 +159,7 @@ def _make_binary(fn: str, rule: Callable, doc: str) -> Callable[[Any, Any], Tens
 
 
 def _arrays(*xs: Any) -> list:
-    return [x.data if isinstance(x, Tensor) else x for x in xs]
+    return [x._data if isinstance(x, Tensor) else x for x in xs]
 
 
 def _make_values_only(fn: str, doc: str, nargs: int) -> Callable[..., Tensor]:
@@ -245,7 +245,9 @@ def square(x: Tensor) -> Tensor:
 def positive(x: Tensor) -> Tensor:
     """Elementwise ``+x``: a new tensor equal to ``x`` (gradient passes unchanged)."""
     x = _tensor_arg(x)
-    return x * 1 if x.dtype.kind != "bool" else _no_grad_result(x, x._xp.asarray(x.data, copy=True))
+    if x.dtype.kind == "bool":
+        return _no_grad_result(x, x._xp.asarray(x._data, copy=True))
+    return x * 1
 
 
 def _complex_part(fn: str, doc: str) -> Callable[[Tensor], Tensor]:
@@ -253,7 +255,7 @@ def _complex_part(fn: str, doc: str) -> Callable[[Tensor], Tensor]:
         x = _tensor_arg(x)
         if x.dtype.is_floating_point and fn != "imag":
             return positive(x)  # real(x) and conj(x) of a real tensor are x itself
-        return _no_grad_result(x, getattr(x._xp, fn)(x.data))
+        return _no_grad_result(x, getattr(x._xp, fn)(x._data))
 
     f.__name__ = f.__qualname__ = fn
     f.__doc__ = f"{fn}(x): elementwise {doc} (complex tensors are values-only)."

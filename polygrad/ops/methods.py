@@ -118,7 +118,7 @@ def _to(
         if target is not self._xp.backend or dev != self.device:
             if target is self._xp.backend:
 
-                data = array_api_compat.to_device(self.data, dev)
+                data = array_api_compat.to_device(self._data, dev)
             else:
                 data = target.from_host(self.numpy(), self.dtype, dev)
             out = Tensor._wrap(data, target.xp)
@@ -151,12 +151,12 @@ def _dlpack(
             "use tensor.detach()"
         )
     kwargs = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
-    return self.data.__dlpack__(**{k: v for k, v in kwargs.items() if v is not None})
+    return self._data.__dlpack__(**{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _dlpack_device(self: Tensor) -> tuple[Any, int]:
     """The DLPack device type and id of the data (the backend's)."""
-    return self.data.__dlpack_device__()
+    return self._data.__dlpack_device__()
 
 
 def _permute(self: Tensor, *axes: Any) -> Tensor:

@@ -322,7 +322,7 @@ def recurrent_scan(
     tensors = (xw, h0, c0, w_hh, b_hh, w_hr)
     if not (grad_mode.enabled and any(t is not None and t.requires_grad for t in tensors)):
         xp = xw._xp  # nothing to record: the scan on raw arrays
-        data = [None if t is None else t.data for t in tensors]
+        data = [None if t is None else t._data for t in tensors]
         outs, h, c, _ = scan(xp, mode, *data, batch_sizes, reverse, False)
         out = xp.concat(outs, axis=0) if len(outs) > 1 else outs[0]
         wrap = [None if a is None else Tensor._wrap(a, xp) for a in (out, h, c)]

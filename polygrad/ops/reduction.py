@@ -307,22 +307,22 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the maximum along ``axis`` (of the flattened tensor if None), an int64 tensor."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.argmax(x.data, axis=axis, keepdims=keepdims))
+    return _no_grad_result(x, x._xp.argmax(x._data, axis=axis, keepdims=keepdims))
 
 
 def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum along ``axis`` (of the flattened tensor if None), an int64 tensor."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.argmin(x.data, axis=axis, keepdims=keepdims))
+    return _no_grad_result(x, x._xp.argmin(x._data, axis=axis, keepdims=keepdims))
 
 
 def any(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Whether any element along ``axis`` is true."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.any(x.data, axis=axis, keepdims=keepdims))
+    return _no_grad_result(x, x._xp.any(x._data, axis=axis, keepdims=keepdims))
 
 
 def all(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Whether every element along ``axis`` is true."""
     x = _tensor_arg(x)
-    return _no_grad_result(x, x._xp.all(x.data, axis=axis, keepdims=keepdims))
+    return _no_grad_result(x, x._xp.all(x._data, axis=axis, keepdims=keepdims))

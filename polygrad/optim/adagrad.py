@@ -75,7 +75,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = self._initial_state(p._xp, p.data, group)
+                self.state[p] = self._initial_state(p._xp, p._data, group)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
         _check_nonnegative(

@@ -139,7 +139,7 @@ class LBFGS(Optimizer):
         parts = []
         for p in self._params:
             if p.grad is None:
-                parts.append(xp.zeros((p.numel(),), dtype=first.data.dtype, device=first.device))
+                parts.append(xp.zeros((p.numel(),), dtype=first._data.dtype, device=first.device))
             else:
                 parts.append(xp.reshape(_to_param_array(p.grad, first), (-1,)))
         return xp.concat(parts)
@@ -149,21 +149,21 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.numel()
             delta = xp.reshape(d[offset : offset + n], p.shape)
-            w = p.data
+            w = p._data
             if self._updates_in_place(w):
                 w += step * delta
             else:
                 w = w + step * delta
-            p.data = w
+            p._data = w
             mark_modified(p)
             offset += n
 
     def _set_params(self, values: list) -> None:
         for p, v in zip(self._params, values):
-            if self._updates_in_place(p.data):
-                p.data[...] = v
+            if self._updates_in_place(p._data):
+                p._data[...] = v
             else:
-                p.data = self._xp().asarray(v, copy=True)
+                p._data = self._xp().asarray(v, copy=True)
             mark_modified(p)
 
     def _evaluate(self, closure: Callable, x: list, t: float, d: Any) -> tuple[float, Any]:
@@ -257,7 +257,7 @@ class LBFGS(Optimizer):
             if line_search is not None:
                 if line_search != "strong_wolfe":
                     raise RuntimeError("only 'strong_wolfe' is supported")
-                x0 = [xp.asarray(p.data, copy=True) for p in self._params]
+                x0 = [xp.asarray(p._data, copy=True) for p in self._params]
                 loss, g, t, ls_evals = self._strong_wolfe(
                     closure, x0, t, d, loss, g, gtd, tol_change, max_eval - current_evals
                 )

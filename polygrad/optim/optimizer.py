@@ -9,7 +9,7 @@ the parameter and the buffers in place, so no second copy of the model is alloca
 Otherwise (a read-only array, or ``optimizer.in_place = False``) the update runs on private
 copies that then replace the old arrays, which are never touched. For array libraries with no
 in-place operators at all (JAX), Python itself turns ``a -= b`` into ``a = a - b``, so the same
-code computes new arrays out of place. Either way the gradient array ``p.grad.data`` is only
+code computes new arrays out of place. Either way the gradient array ``p.grad._data`` is only
 read: state buffers are the optimizer's own arrays, never views of a gradient.
 
 NOTE: as in torch, call ``step()`` after ``backward()``, never between a forward and its
@@ -127,9 +127,9 @@ def _to_param_array(value: Any, p: Tensor) -> Any:
     xp = p._xp
     if t._xp is not xp:
         return xp.backend.from_host(t.numpy(), p.dtype, p.device)
-    data = xp.asarray(t.data, copy=True)
-    if data.dtype != p.data.dtype:
-        data = xp.astype(data, p.data.dtype)
+    data = xp.asarray(t._data, copy=True)
+    if data.dtype != p._data.dtype:
+        data = xp.astype(data, p._data.dtype)
     if xp.backend.device_of(data) != p.device:
         data = array_api_compat.to_device(data, p.device)
     return data
@@ -342,10 +342,10 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif not grad.requires_grad and self._updates_in_place(grad.data):
-                    grad.data[...] = 0
+                elif not grad.requires_grad and self._updates_in_place(grad._data):
+                    grad._data[...] = 0
                 else:  # recorded by create_graph=True, or not writable: leave the old one be
-                    p.grad = Tensor._wrap(grad._xp.zeros_like(grad.data), grad._xp)
+                    p.grad = Tensor._wrap(grad._xp.zeros_like(grad._data), grad._xp)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; parameters whose ``.grad`` is None are
@@ -379,7 +379,7 @@ class Optimizer:
     def _step_param(self, p: Tensor, group: dict[str, Any]) -> None:
         state = self.state.get(p)
         state = {} if state is None else state
-        w = p.data
+        w = p._data
         for k, v in state.items():
             if _is_array(v) and _stale(v, w, p):
                 # the parameter moved (model.to(dtype / backend / device), model.double()):
@@ -390,7 +390,7 @@ class Optimizer:
             # out of place: the update works on private copies, which replace the old arrays
             w = _private_copy(w)
             state = {k: _private_copy(v) if _is_array(v) else v for k, v in state.items()}
-        p.data = self._update(p._xp, w, p.grad.data, state, group)
+        p._data = self._update(p._xp, w, p.grad._data, state, group)
         # graphs that saved p's array refuse to backward through it, and views of p re-derive
         # their data from the new values (also after an out-of-place update)
         mark_modified(p)

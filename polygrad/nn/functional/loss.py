@@ -191,7 +191,7 @@ def _class_coefficients(
     # The rest is bookkeeping with no gradient, done on the backend arrays directly: a dozen
     # polygrad ops here cost more than the whole fused loss on a small batch.
     xp = x._xp
-    t = target.data
+    t = target._data
     if t.dtype != xp.int64:
         t = xp.astype(t, xp.int64)
     valid = t != ignore_index
@@ -203,12 +203,12 @@ def _class_coefficients(
             f"(valid: 0..{n_classes - 1}, or ignore_index={ignore_index})"
         )
     class_shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
-    backend, device, dtype = xp.backend, x.device, x.data.dtype
+    backend, device, dtype = xp.backend, x.device, x._data.dtype
     with backend.on(device):
         classes = xp.reshape(xp.arange(n_classes, dtype=xp.int64, device=device), class_shape)
     valid = xp.expand_dims(valid, axis=axis)
     onehot = xp.astype((xp.expand_dims(t, axis=axis) == classes) & valid, dtype)
-    w = None if weight is None else xp.reshape(xp.astype(weight.data, dtype), class_shape)
+    w = None if weight is None else xp.reshape(xp.astype(weight._data, dtype), class_shape)
     picked = onehot if w is None else onehot * w
     coef = picked * (1.0 - label_smoothing) if label_smoothing else picked
     if label_smoothing:
@@ -357,8 +357,8 @@ def cross_entropy(
         and x.ndim == 2
         and target.shape == x.shape[:1]
         and x.shape[0] > 0
-        and x.data.dtype in x._xp.floats
-        and x._xp.isdtype(target.data.dtype, "integral")
+        and x._data.dtype in x._xp.floats
+        and x._xp.isdtype(target._data.dtype, "integral")
     ):  # the common case, one fused op
         return _IndexCrossEntropy(ignore_index, reduction)(x, target)
     axis, coef, denominator = _class_coefficients(

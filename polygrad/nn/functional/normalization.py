@@ -36,7 +36,7 @@ def layer_norm(
         )
     axes = tuple(range(-k, 0))
     mean = pg.mean(x, axis=axes, keepdims=True)
-    var = pg.var(x, axis=axes, keepdims=True)
+    var = pg.var(x, dim=axes, keepdim=True, correction=0)
     out = (x - mean) / pg.sqrt(var + eps)
     if weight is not None:
         out = out * weight
@@ -93,7 +93,7 @@ def batch_norm(
                 f"got input of shape {x.shape}"
             )
         mean = pg.mean(x, axis=axes, keepdims=True)
-        var = pg.var(x, axis=axes, keepdims=True)
+        var = pg.var(x, dim=axes, keepdim=True, correction=0)
         if running_mean is not None and running_var is not None:
             with pg.no_grad():
                 new_mean = running_mean * (1.0 - momentum) + pg.reshape(mean, (c,)) * momentum

@@ -48,7 +48,7 @@ class Parameter(Tensor):
                 f"Parameter needs a polygrad Tensor, got {type(data).__name__}; "
                 "wrap the values with polygrad.tensor(...) first"
             )
-        super().__init__(data.data, requires_grad=requires_grad)
+        super().__init__(data._data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -58,7 +58,7 @@ def _rebind(t: Tensor, source: Tensor) -> None:
     """Make ``t`` hold ``source``'s array (maybe of another backend), keeping ``t``'s identity,
     ``requires_grad`` and gradient: what lets optimizers keep their references across ``to``."""
     grad, requires_grad = t.grad, t.requires_grad
-    Tensor.__init__(t, source.data, requires_grad=requires_grad)
+    Tensor.__init__(t, source._data, requires_grad=requires_grad)
     t.grad = grad
 
 

@@ -55,7 +55,7 @@ def collate_tensor_fn(batch: list, *, collate_fn_map: dict | None = None) -> Ten
             + ", ".join(sorted({f"{t.backend}:{t.device}" for t in batch}))
         )
     # nothing to record: one stack in the backend's namespace instead of a graph op per sample
-    return Tensor._wrap(xp.stack([t.data for t in batch], axis=0), xp)
+    return Tensor._wrap(xp.stack([t._data for t in batch], axis=0), xp)
 
 
 def collate_numpy_array_fn(batch: list, *, collate_fn_map: dict | None = None) -> Tensor:

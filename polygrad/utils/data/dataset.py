@@ -88,7 +88,7 @@ def _row(t: Any, index: Any) -> Any:
         n = t.shape[0]
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of bounds for dimension 0 with size {n}")
-        return Tensor._wrap(t.data[index, ...], t._xp)
+        return Tensor._wrap(t._data[index, ...], t._xp)
     return t[index]
 
 
