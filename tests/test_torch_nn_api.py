@@ -169,11 +169,9 @@ def test_modes_dtypes_and_requires_grad():
         assert m.double().block.fc.weight.dtype == lib.float64
         assert m.block.steps.dtype == lib.float64
         assert m.float().block.fc.weight.dtype == lib.float32
-    if hasattr(pg, "float16"):
-        assert build(pnn).half().block.fc.weight.dtype == pg.float16
-    else:
-        with pytest.raises(TypeError, match="float16"):
-            build(pnn).half()
+    # pg.float16 exists as a dtype object (scripts name it), but tensors of it are refused
+    with pytest.raises(TypeError, match="float16"):
+        build(pnn).half()
 
 
 def test_state_dict_load_results_and_errors_match_torch():

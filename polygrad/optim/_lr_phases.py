@@ -9,7 +9,7 @@ import math
 from bisect import bisect_right
 from typing import Any
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _check_optimizer
+from ._lr_simple import LRScheduler, ReduceLROnPlateau, _check_optimizer
 from .optimizer import Optimizer
 
 __all__ = ["SequentialLR", "CosineAnnealingWarmRestarts", "OneCycleLR"]

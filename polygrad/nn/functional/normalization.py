@@ -119,7 +119,7 @@ def batch_norm(
 def _normalized(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
     """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance)."""
     mean = pg.mean(x, axis=axes, keepdims=True)
-    return (x - mean) / pg.sqrt(pg.var(x, axis=axes, keepdims=True) + eps)
+    return (x - mean) / pg.sqrt(pg.var(x, axis=axes, keepdims=True, correction=0) + eps)
 
 
 def _per_channel(x: Tensor, out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
@@ -287,7 +287,7 @@ def p_norm(x: Tensor, p: float, dim: int, keepdim: bool = False) -> Tensor:
     if p == 2:
         return pg.sqrt(pg.sum(x * x, axis=dim, keepdims=keepdim))
     if p == math.inf:
-        return pg.max(pg.abs(x), axis=dim, keepdims=keepdim)
+        return pg.amax(pg.abs(x), axis=dim, keepdims=keepdim)
     if p == 1:
         return pg.sum(pg.abs(x), axis=dim, keepdims=keepdim)
     return pg.sum(pg.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)

@@ -199,4 +199,4 @@ def _reduce_bag(rows: Tensor, keep: Tensor | None, start: int, stop: int, mode: 
         return pg.sum(rows, axis=0)
     if mode == "mean":
         return pg.mean(rows, axis=0)
-    return pg.max(rows, axis=0)
+    return pg.amax(rows, axis=0)
