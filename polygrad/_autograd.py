@@ -13,7 +13,8 @@ Two modes share the walk:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._tensor import Function, Tensor, _engine, grad_mode
@@ -91,7 +92,61 @@ def _as_tensors(node: Function, xp: Any) -> tuple:
     return tuple(out)
 
 
-def _prepare(roots: list[Function]) -> None:
+# leaf -> {handle id: hook} for ``Tensor.register_post_accumulate_grad_hook``; keyed by the
+# tensor itself (Tensor hashes by identity), entries removed through their handles
+_post_hooks: dict[Tensor, dict[int, Callable[[Tensor], None]]] = {}
+_hook_ids = itertools.count()
+
+
+class RemovableHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, leaf: Tensor, key: int) -> None:
+        self._leaf, self._key = leaf, key
+
+    def remove(self) -> None:
+        hooks = _post_hooks.get(self._leaf)
+        if hooks is not None:
+            hooks.pop(self._key, None)
+            if not hooks:
+                del _post_hooks[self._leaf]
+
+
+def register_post_accumulate_grad_hook(
+    leaf: Tensor, hook: Callable[[Tensor], None]
+) -> RemovableHandle:
+    """Engine side of ``Tensor.register_post_accumulate_grad_hook``."""
+    if leaf._node is not None:
+        raise RuntimeError(
+            "post accumulate grad hooks cannot be registered on non-leaf tensors "
+            f"(shape {leaf.shape})"
+        )
+    key = next(_hook_ids)
+    _post_hooks.setdefault(leaf, {})[key] = hook
+    return RemovableHandle(leaf, key)
+
+
+def _hooked_leaf_uses(nodes: set[Function]) -> dict[Tensor, int]:
+    """For each leaf with a post-accumulate hook: how many edges of ``nodes`` reach it, so
+    its gradient can be accumulated (and the hook run) as soon as the last one has sent it."""
+    uses: dict[Tensor, int] = {}
+    for node in nodes:
+        for e in node.next:
+            if e is not None and not isinstance(e, Function) and e in _post_hooks:
+                uses[e] = uses.get(e, 0) + 1
+    return uses
+
+
+def _finish_leaf(leaf: Tensor, leaves: dict, fresh: dict, create_graph: bool, xp: Any) -> None:
+    """Accumulate ``leaf``'s gradient now and run its post-accumulate hooks."""
+    if leaf not in leaves:  # every path to it carried no gradient: nothing accumulated
+        return
+    _accumulate(leaf, leaves.pop(leaf), fresh.pop(leaf), create_graph, xp)
+    for hook in list(_post_hooks.get(leaf, {}).values()):
+        hook(leaf)
+
+
+def _prepare(roots: list[Function]) -> set[Function]:
     """Set up the walk: each op below ``roots`` gets ``_deps``, its number of recorded
     consumers, and an empty ``_grad``. Iterative DFS; visiting resets any earlier state, so
     nothing stale survives an earlier walk that stopped with an error."""
@@ -114,6 +169,7 @@ def _prepare(roots: list[Function]) -> None:
                     e._deps = 1
                     e._grad = None
                     push(e)
+    return seen
 
 
 def run(
@@ -139,7 +195,9 @@ def run(
         xp = xp0
 
     start = list(dict.fromkeys(r._node for r in roots if r._node is not None))
-    _prepare(start)
+    nodes = _prepare(start)
+    # leaves whose hooks must run during the walk (DistributedDataParallel's bucket launches)
+    pending = _hooked_leaf_uses(nodes) if _post_hooks and wanted is None else {}
     leaves: dict[Tensor, Any] = {}  # leaf -> its gradient so far
     fresh: dict[Tensor, bool] = {}  # leaf -> does that gradient own its memory?
     for r, g in zip(roots, grads):
@@ -196,17 +254,23 @@ def run(
                     e._deps -= 1
                     if not e._deps:
                         push(e)
-                elif gi is not None:  # a leaf
-                    conformed = (
-                        gi if exact else _conform(xp, gi, e.shape, e.data.dtype, create_graph)
-                    )
-                    prev = leaves.get(e)
-                    if prev is None:
-                        leaves[e] = conformed
-                        fresh[e] = conformed is not gi or node.fresh
-                    else:
-                        leaves[e] = prev + conformed
-                        fresh[e] = True
+                else:  # a leaf
+                    if gi is not None:
+                        conformed = (
+                            gi if exact else _conform(xp, gi, e.shape, e.data.dtype, create_graph)
+                        )
+                        prev = leaves.get(e)
+                        if prev is None:
+                            leaves[e] = conformed
+                            fresh[e] = conformed is not gi or node.fresh
+                        else:
+                            leaves[e] = prev + conformed
+                            fresh[e] = True
+                    if pending and e in pending:
+                        pending[e] -= 1
+                        if not pending[e]:
+                            del pending[e]
+                            _finish_leaf(e, leaves, fresh, create_graph, xp0)
     finally:
         grad_mode.enabled = prev_mode
 
@@ -215,8 +279,11 @@ def run(
             if t._node is None and t in leaves:
                 captured[t] = leaves[t]
         return captured
-    for leaf, g in leaves.items():
-        _accumulate(leaf, g, fresh[leaf], create_graph, xp0)
+    for leaf in list(leaves):
+        if leaf in _post_hooks:
+            _finish_leaf(leaf, leaves, fresh, create_graph, xp0)
+        else:
+            _accumulate(leaf, leaves[leaf], fresh[leaf], create_graph, xp0)
     return None
 
 
@@ -358,3 +425,4 @@ def grad(
 
 
 _engine.backward = backward
+_engine.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

@@ -1,0 +1,57 @@
+"""Tensor.register_post_accumulate_grad_hook against torch: when it runs, what it sees."""
+
+import pytest
+import torch
+import numpy as np
+from helpers import from_torch
+
+import polygrad as pg
+
+
+def _chain(lib, w1, w2, x):
+    """Two layers: w2's gradient is complete before w1's is computed."""
+    return ((x @ w1).tanh() @ w2).sum()
+
+
+@pytest.mark.parametrize("lib", ["polygrad", "torch"])
+def test_hook_runs_during_backward_with_the_accumulated_grad(lib):
+    d = torch.float64
+    tw1, tw2, tx = torch.randn(3, 4, dtype=d), torch.randn(4, 2, dtype=d), torch.randn(5, 3, dtype=d)
+    if lib == "polygrad":
+        w1, w2 = from_torch(tw1, requires_grad=True), from_torch(tw2, requires_grad=True)
+        x = from_torch(tx)
+    else:
+        w1, w2, x = tw1.clone().requires_grad_(), tw2.clone().requires_grad_(), tx
+    seen = []
+
+    def hook(p):
+        # at w2's hook, w1's gradient is not accumulated yet: the hook ran mid-backward
+        seen.append((p.grad.clone(), w1.grad is None))
+
+    handle = w2.register_post_accumulate_grad_hook(hook)
+    _chain(lib, w1, w2, x).backward()
+    _chain(lib, w1, w2, x).backward()  # second call: the hook sees the accumulated sum
+    handle.remove()
+    _chain(lib, w1, w2, x).backward()  # removed: not called again
+    assert len(seen) == 2 and seen[0][1] and not seen[1][1]
+    ref_w2 = tw2.clone().requires_grad_()
+    for _ in range(2):
+        _chain("torch", tw1.clone().requires_grad_(), ref_w2, tx).backward()
+    got = seen[1][0].numpy()
+    np.testing.assert_allclose(got, ref_w2.grad.numpy(), rtol=1e-12)
+
+
+def test_hook_on_non_leaf_is_refused_as_torch():
+    x = pg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (torch.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_hook_on_a_leaf_that_is_the_output_itself():
+    x = pg.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_post_accumulate_grad_hook(lambda t: calls.append(t.grad.tolist()))
+    x.backward(pg.tensor([3.0, 4.0]))
+    assert calls == [[3.0, 4.0]]
