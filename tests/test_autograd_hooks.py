@@ -1,8 +1,8 @@
 """Tensor.register_post_accumulate_grad_hook against torch: when it runs, what it sees."""
 
+import numpy as np
 import pytest
 import torch
-import numpy as np
 from helpers import from_torch
 
 import polygrad as pg
@@ -16,7 +16,8 @@ def _chain(lib, w1, w2, x):
 @pytest.mark.parametrize("lib", ["polygrad", "torch"])
 def test_hook_runs_during_backward_with_the_accumulated_grad(lib):
     d = torch.float64
-    tw1, tw2, tx = torch.randn(3, 4, dtype=d), torch.randn(4, 2, dtype=d), torch.randn(5, 3, dtype=d)
+    tw1, tw2 = torch.randn(3, 4, dtype=d), torch.randn(4, 2, dtype=d)
+    tx = torch.randn(5, 3, dtype=d)
     if lib == "polygrad":
         w1, w2 = from_torch(tw1, requires_grad=True), from_torch(tw2, requires_grad=True)
         x = from_torch(tx)
