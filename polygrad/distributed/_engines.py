@@ -167,6 +167,10 @@ class GlooEngine:
     def _t(self, buf: np.ndarray) -> Any:
         return self.torch.from_numpy(buf)
 
+    def _blocks(self, buf: np.ndarray, like: np.ndarray) -> list:
+        """``buf`` as world_size torch views shaped like ``like`` (gloo wants exact shapes)."""
+        return list(self._t(buf).reshape(self.size, *like.shape).unbind(0))
+
     def all_reduce(self, buf: np.ndarray, op: str) -> _TorchRequest:
         return _TorchRequest(self.dist.all_reduce(self._t(buf), self._ops[op], async_op=True))
 
@@ -174,7 +178,7 @@ class GlooEngine:
         return _TorchRequest(self.dist.broadcast(self._t(buf), src, async_op=True))
 
     def all_gather(self, out: np.ndarray, inp: np.ndarray) -> _TorchRequest:
-        parts = list(self._t(out).chunk(self.size))
+        parts = self._blocks(out, inp)
         return _TorchRequest(self.dist.all_gather(parts, self._t(inp), async_op=True))
 
     def reduce_scatter(self, out: np.ndarray, inp: np.ndarray, op: str) -> _TorchRequest:
@@ -185,11 +189,11 @@ class GlooEngine:
         return _TorchRequest(_Done())
 
     def gather(self, out: np.ndarray | None, inp: np.ndarray, dst: int) -> _TorchRequest:
-        parts = list(self._t(out).chunk(self.size)) if out is not None else None
+        parts = self._blocks(out, inp) if out is not None else None
         return _TorchRequest(self.dist.gather(self._t(inp), parts, dst=dst, async_op=True))
 
     def scatter(self, out: np.ndarray, inp: np.ndarray | None, src: int) -> _TorchRequest:
-        parts = list(self._t(inp).chunk(self.size)) if inp is not None else None
+        parts = self._blocks(inp, out) if inp is not None else None
         return _TorchRequest(self.dist.scatter(self._t(out), parts, src=src, async_op=True))
 
     def send(self, buf: np.ndarray, dst: int, tag: int) -> _TorchRequest:
