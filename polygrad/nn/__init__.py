@@ -6,7 +6,7 @@ functional forms live in ``polygrad.nn.functional``, initializers in ``polygrad.
 and gradient clipping in ``polygrad.nn.utils``.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import (
     GELU,
     MLP,
@@ -44,6 +44,7 @@ from .modules import (
 __all__ = [
     "functional",
     "init",
+    "parallel",
     "utils",
     "Module",
     "Parameter",
