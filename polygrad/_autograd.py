@@ -14,6 +14,7 @@ Two modes share the walk:
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -92,9 +93,9 @@ def _as_tensors(node: Function, xp: Any) -> tuple:
     return tuple(out)
 
 
-# leaf -> {handle id: hook} for ``Tensor.register_post_accumulate_grad_hook``; keyed by the
-# tensor itself (Tensor hashes by identity), entries removed through their handles
-_post_hooks: dict[Tensor, dict[int, Callable[[Tensor], None]]] = {}
+# id(leaf) -> {handle id: hook} for ``Tensor.register_post_accumulate_grad_hook``; keyed by id
+# so the registry keeps no leaf alive (an entry goes with its leaf, or through its handle)
+_post_hooks: dict[int, dict[int, Callable[[Tensor], None]]] = {}
 _hook_ids = itertools.count()
 
 
@@ -102,7 +103,7 @@ class RemovableHandle:
     """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
 
     def __init__(self, leaf: Tensor, key: int) -> None:
-        self._leaf, self._key = leaf, key
+        self._leaf, self._key = id(leaf), key
 
     def remove(self) -> None:
         hooks = _post_hooks.get(self._leaf)
@@ -122,7 +123,10 @@ def register_post_accumulate_grad_hook(
             f"(shape {leaf.shape})"
         )
     key = next(_hook_ids)
-    _post_hooks.setdefault(leaf, {})[key] = hook
+    if id(leaf) not in _post_hooks:
+        _post_hooks[id(leaf)] = {}
+        weakref.finalize(leaf, _post_hooks.pop, id(leaf), None)
+    _post_hooks[id(leaf)][key] = hook
     return RemovableHandle(leaf, key)
 
 
@@ -132,7 +136,7 @@ def _hooked_leaf_uses(nodes: set[Function]) -> dict[Tensor, int]:
     uses: dict[Tensor, int] = {}
     for node in nodes:
         for e in node.next:
-            if e is not None and not isinstance(e, Function) and e in _post_hooks:
+            if e is not None and not isinstance(e, Function) and id(e) in _post_hooks:
                 uses[e] = uses.get(e, 0) + 1
     return uses
 
@@ -142,7 +146,7 @@ def _finish_leaf(leaf: Tensor, leaves: dict, fresh: dict, create_graph: bool, xp
     if leaf not in leaves:  # every path to it carried no gradient: nothing accumulated
         return
     _accumulate(leaf, leaves.pop(leaf), fresh.pop(leaf), create_graph, xp)
-    for hook in list(_post_hooks.get(leaf, {}).values()):
+    for hook in list(_post_hooks.get(id(leaf), {}).values()):
         hook(leaf)
 
 
@@ -280,7 +284,7 @@ def run(
                 captured[t] = leaves[t]
         return captured
     for leaf in list(leaves):
-        if leaf in _post_hooks:
+        if id(leaf) in _post_hooks:
             _finish_leaf(leaf, leaves, fresh, create_graph, xp0)
         else:
             _accumulate(leaf, leaves[leaf], fresh[leaf], create_graph, xp0)

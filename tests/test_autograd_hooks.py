@@ -56,3 +56,19 @@ def test_hook_on_a_leaf_that_is_the_output_itself():
     x.register_post_accumulate_grad_hook(lambda t: calls.append(t.grad.tolist()))
     x.backward(pg.tensor([3.0, 4.0]))
     assert calls == [[3.0, 4.0]]
+
+
+def test_the_registry_keeps_no_leaf_alive():
+    import gc
+    import weakref
+
+    from polygrad import _autograd
+
+    before = len(_autograd._post_hooks)
+    x = pg.ones(2, requires_grad=True)
+    x.register_post_accumulate_grad_hook(lambda t: None)
+    alive = weakref.ref(x)
+    assert len(_autograd._post_hooks) == before + 1
+    del x
+    gc.collect()
+    assert alive() is None and len(_autograd._post_hooks) == before

@@ -18,6 +18,8 @@ loads into the bare model (what the examples do).
 from __future__ import annotations
 
 import contextlib
+import functools
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,7 +124,9 @@ class DistributedDataParallel(Module):
         cap = 25.0 if bucket_cap_mb is None else bucket_cap_mb
         self._reducer = _Reducer(named, int(cap * 1024 * 1024))
         self._sync = True
-        self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for _, p in named]
+        # the hooks hold the wrapper weakly, so a dropped DDP leaves nothing behind
+        hook = functools.partial(_grad_ready, weakref.ref(self))
+        self._hooks = [p.register_post_accumulate_grad_hook(hook) for _, p in named]
 
     # -- forward ---------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -162,10 +166,6 @@ class DistributedDataParallel(Module):
             self._sync = previous
 
     # -- the reduction ---------------------------------------------------------------------------
-    def _grad_ready(self, p: Tensor) -> None:
-        if self._reducer.armed:
-            self._mark_ready(p)
-
     def _mark_ready(self, p: Tensor) -> None:
         r = self._reducer
         if id(p) in r.ready:
@@ -216,6 +216,13 @@ class DistributedDataParallel(Module):
                 k += 1
             b.flat = b.work = None
         r.ready = set()
+
+
+def _grad_ready(ddp_ref: Any, p: Tensor) -> None:
+    """A parameter's post-accumulate hook: mark it ready if its wrapper is mid-iteration."""
+    ddp = ddp_ref()
+    if ddp is not None and ddp._reducer.armed:
+        ddp._mark_ready(p)
 
 
 def _device(a: Any) -> Any:
