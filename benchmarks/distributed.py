@@ -10,6 +10,7 @@ measured separately.
 """
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 GLOBAL_BATCH = 256
 
 
-def worker(steps: int) -> None:
+def worker(steps: int, communicate: bool) -> None:
     import numpy as np
 
     import polygrad as pg
@@ -51,9 +52,12 @@ def worker(steps: int) -> None:
 
     ddp_module.DistributedDataParallel._finish = timed_finish
 
+    sync = contextlib.nullcontext if communicate else model.no_sync
+
     def step():
         opt.zero_grad()
-        loss_fn(model(x), y).backward()
+        with sync():
+            loss_fn(model(x), y).backward()
         opt.step()
 
     for _ in range(5):
@@ -74,9 +78,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--no-comm", action="store_true",
+                        help="skip the all-reduces (no_sync): the compute-only time per step")
     args = parser.parse_args()
     if args.worker:
-        worker(args.steps)
+        worker(args.steps, not args.no_comm)
         return
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:

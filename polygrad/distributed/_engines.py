@@ -45,17 +45,21 @@ class _MPIRequest:
         return bool(self.req.Test())
 
     def wait(self) -> Any:
-        deadline = time.monotonic() + self.engine.timeout
+        # MPI progresses a nonblocking collective only inside MPI calls: poll without pausing
+        # for a while (as MPI_Wait spins), then back off to at most 1 ms between polls
+        start = time.monotonic()
         status = self.engine.MPI.Status()
-        pause = 1e-6
+        pause = 0.0
         while not self.req.Test(status):
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now - start > self.engine.timeout:
                 self.engine.abort(
                     f"{self.what} did not complete within {self.engine.timeout:.0f} s on rank "
                     f"{self.engine.rank} (another rank failed, hung or never called it)"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
+            if now - start > 0.05:
+                time.sleep(pause)
+                pause = min(2 * pause + 1e-6, 1e-3)
         return status
 
 
