@@ -160,7 +160,8 @@ class Work:
     """The handle of a collective launched with ``async_op=True``.
 
     ``wait()`` blocks until it completed (and its result is in the Tensors);
-    ``is_completed()`` asks without blocking.
+    ``is_completed()`` asks without blocking. ``wait``'s ``timeout`` is accepted for torch's
+    signature; the limit that applies is the process group's (``init_process_group(timeout=)``).
     """
 
     def __init__(self, requests: Sequence[Any], finish: Callable[[Sequence[Any]], Any]) -> None:
