@@ -9,7 +9,9 @@ Uses nox's default virtualenv + pip: this machine's local torch build is invisib
 import nox
 
 nox.options.default_venv_backend = "virtualenv"
-nox.options.sessions = ["tests-numpy", "tests-strict", "tests-torch", "lint", "examples"]
+nox.options.sessions = [
+    "tests-numpy", "tests-strict", "tests-torch", "distributed", "lint", "examples",
+]  # fmt: skip
 
 BACKENDS = ("numpy", "strict", "torch", "cupy")
 
@@ -90,6 +92,29 @@ def tests_oldest(session: nox.Session) -> None:
     session.run("python", "-c", CHECK_OLDEST)
     for backend in ("numpy", "strict"):
         _run_suite(session, backend)
+
+
+@nox.session
+def distributed(session: nox.Session) -> None:
+    """polygrad.distributed and DistributedDataParallel under mpiexec -n 2 and -n 3 (numpy
+    backend), then the torch backend's gloo path with the env:// rendezvous.
+
+    Installs the mpi extra (mpi4py and the MPICH wheel, which brings mpiexec); skips with a
+    message when no mpiexec can be found after that.
+    """
+    session.install("-e", ".[mpi]", "-r", "backends/test.txt")
+    import os
+    import shutil
+
+    search = os.pathsep.join([session.bin, os.environ.get("PATH", "")])
+    if shutil.which("mpiexec", path=search) is None:
+        session.skip("mpiexec is unavailable: the mpich wheel installed none for this platform")
+    session.env["OMP_NUM_THREADS"] = "1"
+    session.env["POLYGRAD_BACKEND"] = "numpy"
+    session.run("pytest", "tests/test_distributed.py", "tests/test_distributed_sampler.py",
+                *session.posargs)  # fmt: skip
+    session.env["POLYGRAD_BACKEND"] = "torch"
+    session.run("pytest", "tests/test_distributed.py", "-k", "gloo", *session.posargs)
 
 
 @nox.session

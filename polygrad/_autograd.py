@@ -13,6 +13,7 @@ Two modes share the walk:
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,7 +21,9 @@ from typing import Any
 from ._tensor import Function, Tensor, _engine, grad_mode
 
 #: leaf tensor -> the hooks ``register_hook`` gave it (non-leaf hooks live on their op node)
-_leaf_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: keyed by id (a WeakKeyDictionary would compare tensors with ``==``, which is elementwise);
+#: an entry goes with its leaf (weakref.finalize)
+_leaf_hooks: dict[int, list] = {}
 
 
 class RemovableHandle:
@@ -48,7 +51,10 @@ def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Removab
             "register_hook: cannot register a hook on a tensor that doesn't require gradient"
         )
     if t._node is None:
-        hooks = _leaf_hooks.setdefault(t, [])
+        if id(t) not in _leaf_hooks:
+            _leaf_hooks[id(t)] = []
+            weakref.finalize(t, _leaf_hooks.pop, id(t), None)
+        hooks = _leaf_hooks[id(t)]
     else:
         hooks = t._node.__dict__.setdefault("_hooks", [])
     hooks.append(hook)
@@ -143,7 +149,68 @@ def _as_tensors(node: Function, xp: Any) -> tuple:
     return tuple(out)
 
 
-def _prepare(roots: list[Function]) -> None:
+# id(leaf) -> {handle id: hook} for ``Tensor.register_post_accumulate_grad_hook``; keyed by id
+# so the registry keeps no leaf alive (an entry goes with its leaf, or through its handle)
+_post_hooks: dict[int, dict[int, Callable[[Tensor], None]]] = {}
+_hook_ids = itertools.count()
+
+
+class PostAccumulateHandle:
+    """What ``register_post_accumulate_grad_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, leaf: Tensor, key: int) -> None:
+        self._leaf, self._key = id(leaf), key
+
+    def remove(self) -> None:
+        hooks = _post_hooks.get(self._leaf)
+        if hooks is not None:
+            hooks.pop(self._key, None)
+            if not hooks:
+                del _post_hooks[self._leaf]
+
+
+def register_post_accumulate_grad_hook(
+    leaf: Tensor, hook: Callable[[Tensor], None]
+) -> PostAccumulateHandle:
+    """Engine side of ``Tensor.register_post_accumulate_grad_hook``."""
+    if leaf._node is not None:
+        raise RuntimeError(
+            "post accumulate grad hooks cannot be registered on non-leaf tensors "
+            f"(shape {leaf.shape})"
+        )
+    key = next(_hook_ids)
+    if id(leaf) not in _post_hooks:
+        _post_hooks[id(leaf)] = {}
+        weakref.finalize(leaf, _post_hooks.pop, id(leaf), None)
+    _post_hooks[id(leaf)][key] = hook
+    return PostAccumulateHandle(leaf, key)
+
+
+def _hooked_leaf_uses(nodes: set[Function]) -> dict[Tensor, int]:
+    """For each leaf with a post-accumulate hook: how many edges of ``nodes`` reach it, so
+    its gradient can be accumulated (and the hook run) as soon as the last one has sent it."""
+    uses: dict[Tensor, int] = {}
+    for node in nodes:
+        for e in node.next:
+            if e is not None and not isinstance(e, Function) and id(e) in _post_hooks:
+                uses[e] = uses.get(e, 0) + 1
+    return uses
+
+
+def _finish_leaf(leaf: Tensor, leaves: dict, fresh: dict, create_graph: bool, xp: Any) -> None:
+    """Accumulate ``leaf``'s gradient now and run its post-accumulate hooks."""
+    if leaf not in leaves:  # every path to it carried no gradient: nothing accumulated
+        return
+    g, is_fresh = leaves.pop(leaf), fresh.pop(leaf)
+    hooks = _leaf_hooks.get(id(leaf))
+    if hooks:  # register_hook's hooks first, as torch runs them before accumulating
+        g, is_fresh = _run_hooks(hooks, g, create_graph, xp), False
+    _accumulate(leaf, g, is_fresh, create_graph, xp)
+    for hook in list(_post_hooks.get(id(leaf), {}).values()):
+        hook(leaf)
+
+
+def _prepare(roots: list[Function]) -> set[Function]:
     """Set up the walk: each op below ``roots`` gets ``_deps``, its number of recorded
     consumers, and an empty ``_grad``. Iterative DFS; visiting resets any earlier state, so
     nothing stale survives an earlier walk that stopped with an error."""
@@ -166,6 +233,7 @@ def _prepare(roots: list[Function]) -> None:
                     e._deps = 1
                     e._grad = None
                     push(e)
+    return seen
 
 
 def run(
@@ -191,7 +259,9 @@ def run(
         xp = xp0
 
     start = list(dict.fromkeys(r._node for r in roots if r._node is not None))
-    _prepare(start)
+    nodes = _prepare(start)
+    # leaves whose hooks must run during the walk (DistributedDataParallel's bucket launches)
+    pending = _hooked_leaf_uses(nodes) if _post_hooks and wanted is None else {}
     leaves: dict[Tensor, Any] = {}  # leaf -> its gradient so far
     fresh: dict[Tensor, bool] = {}  # leaf -> does that gradient own its memory?
     for r, g in zip(roots, grads):
@@ -251,19 +321,28 @@ def run(
                     e._deps -= 1
                     if not e._deps:
                         push(e)
-                elif gi is not None:  # a leaf
-                    conformed = (
-                        gi if exact else _conform(xp, gi, e.shape, e._data.dtype, create_graph)
-                    )
-                    prev = leaves.get(e)
-                    if prev is None:
-                        leaves[e] = conformed
-                        fresh[e] = conformed is not gi or node.fresh
-                    else:
-                        leaves[e] = prev + conformed
-                        fresh[e] = True
-        for leaf, hooks in list(_leaf_hooks.items()):
-            if hooks and leaf in leaves:
+                else:  # a leaf
+                    if gi is not None:
+                        conformed = (
+                            gi if exact else _conform(xp, gi, e.shape, e._data.dtype, create_graph)
+                        )
+                        prev = leaves.get(e)
+                        if prev is None:
+                            leaves[e] = conformed
+                            fresh[e] = conformed is not gi or node.fresh
+                        else:
+                            leaves[e] = prev + conformed
+                            fresh[e] = True
+                    if pending and e in pending:
+                        pending[e] -= 1
+                        if not pending[e]:
+                            del pending[e]
+                            _finish_leaf(e, leaves, fresh, create_graph, xp0)
+        for leaf in list(leaves) if _leaf_hooks else ():
+            hooks = _leaf_hooks.get(id(leaf))
+            # (a leaf with post-accumulate hooks runs these in _finish_leaf, after the walk)
+            finish_later = wanted is None and id(leaf) in _post_hooks
+            if hooks and not finish_later:
                 leaves[leaf] = _run_hooks(hooks, leaves[leaf], create_graph, xp0)
                 fresh[leaf] = False
     finally:
@@ -274,8 +353,11 @@ def run(
             if t._node is None and t in leaves:
                 captured[t] = leaves[t]
         return captured
-    for leaf, g in leaves.items():
-        _accumulate(leaf, g, fresh[leaf], create_graph, xp0)
+    for leaf in list(leaves):
+        if id(leaf) in _post_hooks:
+            _finish_leaf(leaf, leaves, fresh, create_graph, xp0)
+        else:
+            _accumulate(leaf, leaves[leaf], fresh[leaf], create_graph, xp0)
     return None
 
 
@@ -417,3 +499,4 @@ def grad(
 
 
 _engine.backward = backward
+_engine.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

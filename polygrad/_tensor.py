@@ -19,6 +19,7 @@ class _Engine:
     with for ``create_graph=True``)."""
 
     backward: Any = None
+    register_post_accumulate_grad_hook: Any = None
     namespace: Any = None
     rules: Any = None
 
@@ -646,6 +647,15 @@ class Tensor:
             given, or the graph was already freed by an earlier backward.
         """
         _engine.backward([self], [grad], retain_graph, create_graph)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` each time a backward has accumulated into this leaf's ``.grad``.
+
+        As torch's: during the backward, as soon as the last gradient for this leaf arrived
+        (``DistributedDataParallel`` launches its gradient buckets from it). Returns a handle
+        whose ``remove()`` unregisters the hook. Raises RuntimeError on a non-leaf tensor.
+        """
+        return _engine.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""

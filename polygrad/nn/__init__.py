@@ -7,7 +7,7 @@ gradient clipping in ``polygrad.nn.utils`` and packed sequences in
 ``polygrad.nn.utils.rnn``.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules import (
     CELU,
     ELU,
@@ -84,6 +84,7 @@ from .modules import (
 __all__ = [
     "functional",
     "init",
+    "parallel",
     "utils",
     "Module",
     "Parameter",
@@ -157,5 +158,4 @@ __all__ = [
     "GRUCell",
 ]
 
-from . import parallel as parallel  # noqa: E402  (torch.nn.parallel)
 from .parallel import DataParallel as DataParallel  # noqa: E402

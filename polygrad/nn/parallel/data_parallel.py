@@ -1,23 +1,10 @@
-"""``torch.nn.parallel``: no multi-device or multi-process data parallelism.
-
-``DataParallel`` is what torch's is on a machine without CUDA: a wrapper that calls the module
-(its state dict keys gain the ``module.`` prefix, as in torch). ``DistributedDataParallel``
-exists so ``isinstance(model, DistributedDataParallel)`` and imports work; building one raises
-``NotImplementedError``.
-"""
+"""``DataParallel`` as torch's runs without CUDA devices: a wrapper that calls the module."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import _unsupported
-from .modules import Module
-
-_WHY = "polygrad trains in one process on one device; use the module itself"
-
-DistributedDataParallel = _unsupported.cls(
-    "torch.nn.parallel.DistributedDataParallel", _WHY, Module
-)
+from ..modules.module import Module
 
 
 class DataParallel(Module):
@@ -44,7 +31,3 @@ class DataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         return self.module(*inputs, **kwargs)
-
-
-def __getattr__(name: str) -> Any:
-    raise _unsupported.missing_attribute("torch.nn.parallel", name)

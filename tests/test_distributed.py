@@ -1,0 +1,121 @@
+"""polygrad.distributed and DistributedDataParallel on several processes.
+
+The scripts under tests/distributed/ run under ``mpiexec -n 2`` and ``-n 3`` (MPI through
+mpi4py, the ``mpich`` wheel's launcher) and, for the torch backend, as processes joined by
+torch.distributed's gloo with the env:// rendezvous; each checks its results on every rank
+against NumPy references and exits non-zero (the job aborts) on any failure.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import polygrad as pg
+import polygrad.distributed as dist
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "tests" / "distributed"
+MPIEXEC = shutil.which("mpiexec")
+TIMEOUT = 120  # seconds any job may take before the test fails as hung
+
+needs_mpi = pytest.mark.skipif(
+    MPIEXEC is None or not dist.is_mpi_available(),
+    reason="mpiexec or mpi4py missing: pip install -e '.[mpi]' (nox -s distributed)",
+)
+
+
+def _env() -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", POLYGRAD_BACKEND=pg.get_backend().name)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _mpiexec(n: int, script: str, *args: str) -> subprocess.CompletedProcess:
+    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(SCRIPTS / script), *args]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def _ok(result: subprocess.CompletedProcess, expected: str) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert expected in result.stdout, result.stdout + result.stderr
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_every_collective_against_numpy_on_each_rank(n):
+    _ok(_mpiexec(n, "collectives.py"), f"collectives ok on {n} ranks")
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_ddp_equals_one_process_with_the_global_batch(n):
+    # one bucket, several buckets, no_sync accumulation, unused parameters, shape mismatch
+    _ok(_mpiexec(n, "ddp.py"), f"ddp ok on {n} ranks")
+
+
+@needs_mpi
+@pytest.mark.parametrize("how", ["kill", "raise"])
+def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
+    start = time.monotonic()
+    result = _mpiexec(3, "fault.py", how)
+    elapsed = time.monotonic() - start
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "unreachable" not in result.stdout
+    assert elapsed < 60, f"the job took {elapsed:.0f} s to end after rank 1 failed"
+    if how == "raise":  # the failed rank is named
+        assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(pg.get_backend().name != "torch", reason="gloo serves the torch backend")
+def test_gloo_with_the_env_rendezvous_on_localhost():
+    import torch.distributed
+
+    if not torch.distributed.is_gloo_available():
+        pytest.skip("this torch build has no gloo")
+    port, size = str(_free_port()), 2
+    procs = []
+    for rank in range(size):
+        env = dict(_env(), RANK=str(rank), WORLD_SIZE=str(size), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=port)  # fmt: skip
+        cmd = [sys.executable, str(SCRIPTS / "collectives.py"), "gloo"]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))  # fmt: skip
+    outs = [p.communicate(timeout=TIMEOUT) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out + err
+    assert "collectives ok on 2 ranks (gloo, torch)" in outs[0][0]
+
+
+def test_a_collective_before_init_process_group_is_a_clear_error():
+    assert not dist.is_initialized()
+    for call in (lambda: dist.all_reduce(pg.ones(2)), dist.get_rank, dist.barrier):
+        # torch raises ValueError; polygrad's error is also a RuntimeError
+        with pytest.raises(ValueError, match="init_process_group") as info:
+            call()
+        assert isinstance(info.value, RuntimeError)
+
+
+def test_ddp_before_init_process_group_is_a_clear_error():
+    from polygrad.nn.parallel import DistributedDataParallel
+
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        DistributedDataParallel(pg.nn.Linear(2, 2))
+
+
+def test_reduce_op_names_are_torchs():
+    import torch.distributed as tdist
+
+    for name in ("SUM", "AVG", "MAX", "MIN", "PRODUCT"):
+        assert hasattr(dist.ReduceOp, name) and hasattr(tdist.ReduceOp, name)
