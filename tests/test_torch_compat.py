@@ -16,9 +16,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import assert_on_backend
 
 import polygrad as pg
-from tests.helpers import assert_on_backend
 
 PACKAGE = pathlib.Path(pg.__file__).parent
 

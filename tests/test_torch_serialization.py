@@ -15,10 +15,10 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from helpers import assert_on_backend
 
 import polygrad as pg
 import polygrad.nn as nn
-from tests.helpers import assert_on_backend
 
 DTYPES = [
     (torch.float32, pg.float32),
