@@ -10,7 +10,8 @@ import nox
 
 nox.options.default_venv_backend = "virtualenv"
 nox.options.sessions = [
-    "tests-numpy", "tests-strict", "tests-torch", "distributed", "lint", "examples",
+    "tests-numpy", "tests-strict", "tests-torch", "tests-oldest", "distributed", "interop",
+    "examples", "lint",
 ]  # fmt: skip
 
 BACKENDS = ("numpy", "strict", "torch", "cupy")
@@ -155,6 +156,18 @@ def examples(session: nox.Session) -> None:
         "-e", ".[examples,interop]", "-r", "backends/test.txt", "-r", "backends/strict.txt"
     )  # fmt: skip
     session.run("pytest", "tests/test_examples.py", *session.posargs)
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Third-party array code (array-api-extra, SciPy, scikit-learn, marray) differentiated
+    through polygrad.array_api: tests/test_interop.py on the numpy, strict and torch backends,
+    with SCIPY_ARRAY_API=1 so SciPy and scikit-learn dispatch on the array namespace."""
+    session.install("-e", ".[interop]", "-r", "backends/test.txt", "-r", "backends/strict.txt")
+    session.env["SCIPY_ARRAY_API"] = "1"
+    for backend in ("numpy", "strict", "torch"):
+        _select_backend(session, backend)
+        session.run("pytest", "tests/test_interop.py", *session.posargs)
 
 
 @nox.session(name="array-api", python="3.11")
