@@ -158,26 +158,36 @@ class Backend:
         return xp.reshape(flat, shape)
 
     def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
-        """1-D scatter-add from standard functions: sort, cumulative sums, and searchsorted.
+        """1-D scatter-add from standard functions: sort, a segmented scan, and searchsorted.
 
-        The sum landing on position j is the difference of the running total just past the last
-        and just before the first occurrence of j in the sorted index.
+        The values are sorted by index; a log-step scan (Hillis-Steele) then adds, within each
+        run of equal indices only, every value into the run's last element, so position j gets
+        the sum of its own values and nothing else. (A difference of two global running totals
+        would be shorter to write, but it loses the digits of every earlier run: in float32,
+        ``1e8 + 1 - 1e8`` is 0.)
         """
         xp = self.compat
         device = self.device_of(values)
         order = xp.argsort(index)
         sorted_index = xp.take(index, order)
         flags = values.dtype == xp.bool  # bools add as logical or (NumPy's add.at)
-        summed = xp.astype(values, xp.int8) if flags else values
-        # dtype=: the values' own (an integer sum wraps around, but the differences of the
-        # running totals below are still exact), not the standard's widened accumulator
-        running = xp.cumulative_sum(
-            xp.take(summed, order), dtype=summed.dtype, include_initial=True
-        )
+        run = xp.take(xp.astype(values, xp.int8) if flags else values, order)
+        n = run.shape[0]
+        step = 1
+        while step < n:
+            same = sorted_index[step:] == sorted_index[:-step]
+            head = run[:step]
+            tail = run[step:] + xp.where(same, run[:-step], xp.zeros_like(run[:-step]))
+            run = xp.concat([head, tail])
+            step *= 2
         targets = xp.arange(size, dtype=sorted_index.dtype, device=device)
         hi = xp.searchsorted(sorted_index, targets, side="right")
         lo = xp.searchsorted(sorted_index, targets, side="left")
-        out = xp.take(running, hi) - xp.take(running, lo)
+        if n == 0:
+            out = xp.zeros(size, dtype=run.dtype, device=device)
+        else:  # each position's run ends just before ``hi``; positions without values get 0
+            last = xp.take(run, xp.clip(hi - 1, 0, None))
+            out = xp.where(hi > lo, last, xp.zeros_like(last))
         return out != 0 if flags else out
 
 

@@ -348,3 +348,15 @@ def test_an_upstream_gradient_of_another_float_dtype_is_cast_like_torch():
     (xt * 2.0).backward(g.float())
     assert x.grad.dtype == pg.float32
     assert_close(x.grad, xt.grad, rtol=1e-6)
+
+
+def test_index_gradient_keeps_small_sums_beside_large_ones_as_torch():
+    """Repeated indices accumulate per position: a large gradient at one position must not eat
+    the digits of another's (a running-total scatter-add gave 0 here in float32)."""
+    x = pg.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    g = pg.tensor([1e8, 1.0, 1.0, 3.0])
+    (x[pg.tensor([0, 1, 1, 2])] * g).sum().backward()
+    tx = torch.zeros(3, requires_grad=True)
+    (tx[torch.tensor([0, 1, 1, 2])] * torch.tensor([1e8, 1.0, 1.0, 3.0])).sum().backward()
+    assert x.grad.dtype == pg.float32
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
