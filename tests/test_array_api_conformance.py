@@ -199,6 +199,12 @@ def test_trace_of_unsigned_integers_is_unsigned():
 def test_integer_scans_with_a_dtype_return_that_dtype(request, fn):
     def check(x):
         got = getattr(xp, fn)(x, dtype=xp.int32)
+        if not hasattr(REF, fn):  # array-api-compat 1.10 (the floor) has no cumulative_prod
+            want = {"cumulative_sum": np.cumsum, "cumulative_prod": np.cumprod}[fn]
+            expected = want(x.numpy().astype(np.int32), dtype=np.int32)
+            assert got.numpy().dtype == expected.dtype
+            np.testing.assert_array_equal(got.numpy(), expected)
+            return
         want = getattr(REF, fn)(REF.astype(x._data, REF.int32), dtype=REF.int32)
         _same(got, want)
 

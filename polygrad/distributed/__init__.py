@@ -190,13 +190,13 @@ def _launch(requests: Sequence[Any], finish: Callable, async_op: bool) -> Work |
 def _buffer(t: Tensor, name: str, what: str) -> tuple[Any, bool]:
     if not isinstance(t, Tensor):
         raise TypeError(f"{name}: {what} must be a polygrad Tensor, not {type(t).__name__}")
-    return _engines.host_buffer(t.data, _engine())
+    return _engines.host_buffer(t._data, _engine())
 
 
 def _written(t: Tensor, buf: Any, copied: bool) -> None:
     """Finish an in-place write of ``buf`` into ``t``: copy back if needed, bump its version."""
     if copied:
-        _engines.write_back(t.data, t._xp, buf)
+        _engines.write_back(t._data, t._xp, buf)
     if t._vc is not None:
         t._vc[0] += 1
 

@@ -316,10 +316,12 @@ def cumulative_prod(
     gradient (through the multiplies) is right to any order, as torch's.
     """
     x, axis = _scan_input(x, axis, dtype, "cumulative_prod")
-    if not x.dtype.is_floating_point:
+    if not x.dtype.is_floating_point and hasattr(x._xp, "cumulative_prod"):
         keep = None if dtype is None else x._data.dtype
         y = _no_grad_result(x, x._xp.cumulative_prod(x._data, axis=axis, dtype=keep))
         return _with_initial(x, y, axis, 1) if include_initial else y
+    # (floats, and integers where the backend lacks cumulative_prod, new in the 2024.12
+    # standard: array-api-compat 1.10 has none) a log-step scan of multiplies
     n, y, step = x.shape[axis], x, 1
     lead = (slice(None),) * axis
     while step < n:

@@ -362,10 +362,14 @@ class Clip(Function):
         self.lo, self.hi = lo, hi
 
     def forward(self, xp, x):
-        if self.lo is not None and self.hi is not None and self.lo > self.hi:
+        lo, hi = self.lo, self.hi
+        if xp.isdtype(x.dtype, "real floating"):  # (array-api-compat 1.10 takes an int bound
+            lo = float(lo) if type(lo) is int else lo  # of a float array for an integer one)
+            hi = float(hi) if type(hi) is int else hi
+        if lo is not None and hi is not None and lo > hi:
             # NOTE: min > max gives max everywhere, as torch (array-api-strict's clip refuses)
-            return xp.minimum(xp.maximum(x, self.lo), self.hi)
-        return xp.clip(x, self.lo, self.hi)
+            return xp.minimum(xp.maximum(x, lo), hi)
+        return xp.clip(x, lo, hi)
 
     def backward(self, xp, g, x):
         # NOTE: the gradient passes at the bounds themselves, as torch's clamp

@@ -187,9 +187,9 @@ class DistributedDataParallel(Module):
         parts = []
         for _, p in bucket.params:
             if id(p) in r.unused or p.grad is None:
-                parts.append(xp.reshape(xp.zeros_like(p.data), (-1,)))
+                parts.append(xp.reshape(xp.zeros_like(p._data), (-1,)))
             else:
-                parts.append(xp.reshape(p.grad.data, (-1,)))
+                parts.append(xp.reshape(p.grad._data, (-1,)))
         bucket.flat = Tensor._wrap(xp.concat(parts), xp)
         bucket.work = dist.all_reduce(bucket.flat, dist.ReduceOp.AVG, async_op=True)
 
@@ -200,14 +200,14 @@ class DistributedDataParallel(Module):
         if r.unused:  # was a locally unused parameter used on another rank?
             xp = r.buckets[0].params[0][1]._xp
             flags = [0 if id(p) in r.unused else 1 for b in r.buckets for _, p in b.params]
-            ref = r.buckets[0].params[0][1].data
+            ref = r.buckets[0].params[0][1]._data
             used = Tensor._wrap(xp.asarray(flags, dtype=xp.int64, device=_device(ref)), xp)
             dist.all_reduce(used, dist.ReduceOp.MAX)
             used_somewhere = used.tolist()
         k = 0
         for b in r.buckets:
             b.work.wait()
-            xp, flat, start = b.flat._xp, b.flat.data, 0
+            xp, flat, start = b.flat._xp, b.flat._data, 0
             for _, p in b.params:
                 n = p.numel()
                 if used_somewhere is None or used_somewhere[k]:
