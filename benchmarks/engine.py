@@ -594,11 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         args.raw_json.write_text(json.dumps(results))
         return 0
     text = table(results)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    cpu = platform.processor() or platform.machine()
     head = (
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, one thread per library, load average at the end "
-        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}; polygrad on numpy; ratios are of medians over "
-        "interleaved rounds, vs hand-written NumPy (np) and torch eager (torch)."
+        f"{when}, {cpu}, {os.cpu_count()} cores, one thread per library, load average at the "
+        f"end {load}; polygrad on numpy; ratios are of medians over interleaved rounds, vs "
+        "hand-written NumPy (np) and torch eager (torch)."
     )
     print(head + "\n\n" + text)
     if args.markdown:
