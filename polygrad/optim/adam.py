@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check_betas, _check_nonnegative, torch_flags
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _check_adam_family,
+    adam_moments,
+    adam_prologue,
+    torch_flags,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -91,48 +98,21 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check_nonnegative(o, where, "lr", "eps")
-        _check_betas(o, where)
-        _check_nonnegative(o, where, "weight_decay")
+        _check_adam_family(o, where)
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(w)
-            state["exp_avg_sq"] = xp.zeros_like(w)
+        w, g, step = adam_prologue(xp, w, g, state, group, ("exp_avg", "exp_avg_sq"))
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = xp.zeros_like(w)
-        if group["maximize"]:
-            g = -g
-        state["step"] = step = state["step"] + 1
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                g = g + wd * w
-
-        # Each line below is one pass over the parameter. The augmented operators work in one
-        # scratch array at a time (`t`), so an update holds at most one parameter-sized
-        # temporary, like a hand-written in-place step.
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        t = g - m
-        t *= 1 - beta1
-        m += t  # torch's lerp_(g, 1 - beta1)
-        del t  # free the scratch before the next one is made
-        t = g * g
-        t *= 1 - beta2
-        v *= beta2
-        v += t  # torch's mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        state["exp_avg"], state["exp_avg_sq"] = m, v
+        m, v = adam_moments(state, g, beta1, beta2)
 
         # NOTE: the bias corrections are Python floats (float64), computed as torch does
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = xp.maximum(state["max_exp_avg_sq"], v)
-        del t  # free the scratch before the next one is made
         t = xp.sqrt(v)
         t /= bias_correction2_sqrt
         t += eps  # torch's denom

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check_betas, _check_nonnegative, torch_flags
+from .optimizer import Optimizer, ParamsT, _check_adam_family, adam_prologue, torch_flags
 
 __all__ = ["Adamax"]
 
@@ -69,22 +69,12 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check_nonnegative(o, where, "lr", "eps")
-        _check_betas(o, where)
-        _check_nonnegative(o, where, "weight_decay")
+        _check_adam_family(o, where)
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(w)
-            state["exp_inf"] = xp.zeros_like(w)
-        state["step"] = step = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            g = g + wd * w
+        w, g, step = adam_prologue(xp, w, g, state, group, ("exp_avg", "exp_inf"))
         m, u = state["exp_avg"], state["exp_inf"]
         m += (1 - beta1) * (g - m)  # torch's lerp_(g, 1 - beta1)
         u *= beta2

@@ -7,8 +7,9 @@ from typing import Any
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _check_betas,
-    _check_nonnegative,
+    _check_adam_family,
+    adam_moments,
+    adam_prologue,
     scalar_dtype_round,
     torch_flags,
 )
@@ -92,38 +93,22 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check_nonnegative(o, where, "lr", "eps")
-        _check_betas(o, where)
-        _check_nonnegative(o, where, "weight_decay", "momentum_decay")
+        _check_adam_family(o, where, "momentum_decay")
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
         decay = group["momentum_decay"]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(w)
-            state["exp_avg_sq"] = xp.zeros_like(w)
-        if group["maximize"]:
-            g = -g
-        state["step"] = step = state["step"] + 1
+        w, g, step = adam_prologue(
+            xp, w, g, state, group, ("exp_avg", "exp_avg_sq"), {"mu_product": 1.0}
+        )
         bias_correction2 = 1 - beta2**step
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                g = g + wd * w
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
         # torch multiplies its 0-d scalar-dtype tensor by mu (cast to that dtype)
         product = scalar_dtype_round(state["mu_product"] * scalar_dtype_round(mu))
         state["mu_product"] = product
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)  # torch's lerp_(g, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        state["exp_avg"], state["exp_avg_sq"] = m, v
+        m, v = adam_moments(state, g, beta1, beta2)
         denom = xp.sqrt(v / bias_correction2)
         denom += eps
         w -= (lr * (1.0 - mu) / (1.0 - product)) * (g / denom)

@@ -66,6 +66,65 @@ def _check_betas(options: dict[str, Any], where: str) -> None:
         _check(0.0 <= beta < 1.0, f"Invalid beta parameter at index {i}: {beta}", where)
 
 
+def _check_adam_family(options: dict[str, Any], where: str, *more: str) -> None:
+    """The checks Adam, AdamW, RAdam, Adamax and NAdam share, in torch's order: ``lr`` and
+    ``eps`` non-negative, both betas in [0, 1), ``weight_decay`` (and ``more``) non-negative."""
+    _check_nonnegative(options, where, "lr", "eps")
+    _check_betas(options, where)
+    _check_nonnegative(options, where, "weight_decay", *more)
+
+
+def adam_prologue(
+    xp: Any,
+    w: Any,
+    g: Any,
+    state: dict[str, Any],
+    group: dict,
+    buffers: tuple[str, ...],
+    scalars: dict[str, float] | None = None,
+) -> tuple[Any, Any, int]:
+    """What every Adam-family update does first: create the state at the first step (``step``,
+    then ``scalars``, then a zero buffer per name in ``buffers``), negate ``g`` for
+    ``maximize``, count the step, apply weight decay (to the weight when the group decouples
+    it, AdamW's way, else to the gradient). Returns the weight, gradient and step number."""
+    if not state:
+        state["step"] = 0
+        state.update(scalars or {})
+        for name in buffers:
+            state[name] = xp.zeros_like(w)
+    if group["maximize"]:
+        g = -g
+    state["step"] = step = state["step"] + 1
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group.get("decoupled_weight_decay", False):
+            w *= 1 - group["lr"] * wd
+        else:
+            g = g + wd * w
+    return w, g, step
+
+
+def adam_moments(state: dict[str, Any], g: Any, beta1: float, beta2: float) -> tuple[Any, Any]:
+    """Update the first and second moments in ``state`` from gradient ``g``, as torch's
+    ``exp_avg.lerp_(g, 1 - beta1)`` and ``exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)``,
+    and return them.
+
+    Each line is one pass over the parameter; the augmented operators work in one scratch
+    array at a time (``t``), so at most one parameter-sized temporary is alive.
+    """
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    t = g - m
+    t *= 1 - beta1
+    m += t
+    del t  # free the scratch before the next one is made
+    t = g * g
+    t *= 1 - beta2
+    v *= beta2
+    v += t
+    state["exp_avg"], state["exp_avg_sq"] = m, v  # (rebound where arrays are immutable)
+    return m, v
+
+
 def torch_flags(
     who: str,
     foreach: bool | None = None,
@@ -380,7 +439,12 @@ class Optimizer:
         state = self.state.get(p)
         state = {} if state is None else state
         w = p._data
+        w_type = type(w)
         for k, v in state.items():
+            # cheap tests first (this runs for every parameter at every step): an array of
+            # the parameter's own type, dtype and device, or a number, is up to date
+            if type(v) is w_type and not _stale(v, w, p) or type(v) in (int, float):
+                continue
             if _is_array(v) and _stale(v, w, p):
                 # the parameter moved (model.to(dtype / backend / device), model.double()):
                 # its state follows it, rather than computing on in the old precision or place

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .optimizer import Optimizer, ParamsT, _check_betas, _check_nonnegative, torch_flags
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _check_adam_family,
+    adam_moments,
+    adam_prologue,
+    torch_flags,
+)
 
 __all__ = ["RAdam"]
 
@@ -80,30 +87,13 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, o: dict[str, Any], where: str) -> None:
-        _check_nonnegative(o, where, "lr", "eps")
-        _check_betas(o, where)
-        _check_nonnegative(o, where, "weight_decay")
+        _check_adam_family(o, where)
 
     def _update(self, xp: Any, w: Any, g: Any, state: dict[str, Any], group: dict) -> Any:
-        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(w)
-            state["exp_avg_sq"] = xp.zeros_like(w)
-        if group["maximize"]:
-            g = -g
-        state["step"] = step = state["step"] + 1
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                w *= 1 - lr * wd
-            else:
-                g = g + wd * w
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)  # torch's lerp_(g, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        state["exp_avg"], state["exp_avg_sq"] = m, v
+        w, g, step = adam_prologue(xp, w, g, state, group, ("exp_avg", "exp_avg_sq"))
+        m, v = adam_moments(state, g, beta1, beta2)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         corrected = m / bias_correction1
