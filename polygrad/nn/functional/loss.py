@@ -282,7 +282,11 @@ class _IndexCrossEntropy(Function):
         # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]; picked
         # with where, not a product, so a masked (-inf) logit of another class adds nothing
         picked = xp.sum(xp.where(onehot, z, xp.zeros_like(z)), axis=1)
-        rows = xp.log(xp.sum(xp.exp(z), axis=1)) - picked
+        # exp(z), its row sums and the one-hot mask are kept for a first-order backward
+        self.e = xp.exp(z)
+        self.sum_e = xp.sum(self.e, axis=1, keepdims=True)
+        self.onehot = onehot
+        rows = xp.log(xp.reshape(self.sum_e, (n,))) - picked
         total = xp.sum(rows if self.valid is None else rows * self.valid)
         return total / self.count if self.count is not None else total
 
@@ -291,11 +295,16 @@ class _IndexCrossEntropy(Function):
         return bool(xp.any(keep & ((target < 0) | (target >= c))))
 
     def backward(self, xp, g, x, target):
-        e = xp.exp(x - xp.max(x, axis=1, keepdims=True))
-        p = e / xp.sum(e, axis=1, keepdims=True)
-        onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, p.dtype)
         scale = g / self.count if self.count is not None else g
-        gx = (p - onehot) * scale
+        if isinstance(x, Tensor):  # create_graph=True: recompute from x, so it is recorded
+            e = xp.exp(x - xp.max(x, axis=1, keepdims=True))
+            p = e / xp.sum(e, axis=1, keepdims=True)
+            onehot = xp.astype(xp.expand_dims(target, axis=1) == self.classes, p.dtype)
+            gx = (p - onehot) * scale
+        else:  # the forward's exp(z) and sums: softmax - onehot, then the scale, in place
+            gx = self.e / self.sum_e
+            gx -= xp.astype(self.onehot, gx.dtype)
+            gx *= scale
         if self.valid is not None:  # ignored rows get zero, even when the count is 0 (inf scale)
             keep = xp.expand_dims(self.valid, axis=1) != 0
             gx = xp.where(keep, gx, xp.zeros_like(gx))
