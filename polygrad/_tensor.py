@@ -200,11 +200,11 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     result.grad = None
     result._vc = result._view = None
     if requires and grad_mode.enabled:
-        op.next = tuple(_edge(t) for t in inputs)
+        op.next = tuple([_edge(t) for t in inputs])
         saves = op.saves
         if saves == "inputs" or saves == "both":
             op._versions = tuple(
-                _saved_version(t, i) for i, t in enumerate(inputs) if isinstance(t, Tensor)
+                [_saved_version(t, i) for i, t in enumerate(inputs) if isinstance(t, Tensor)]
             )
         if saves == "inputs":
             op.saved = tuple(arrays)

@@ -43,13 +43,19 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(polygrad.ones(2, 3), polygrad.ones(4, 3)).shape
     (2, 4)
     """
+    # the test reads the raw arrays' shapes and dtypes: it runs at every call of every layer
+    tensors = isinstance(x, Tensor) and isinstance(weight, Tensor)
+    tensors = tensors and (bias is None or isinstance(bias, Tensor))
+    xa, wa = (x._data, weight._data) if tensors else (x, weight)
+    ba = bias._data if tensors and bias is not None else bias
     if (
-        x.ndim < 1
-        or weight.ndim != 2
-        or x.shape[-1] != weight.shape[1]
-        or (bias is not None and bias.shape != (weight.shape[0],))
-        or x.dtype != weight.dtype
-        or (bias is not None and bias.dtype != weight.dtype)
+        not tensors
+        or xa.ndim < 1
+        or wa.ndim != 2
+        or xa.shape[-1] != wa.shape[1]
+        or (ba is not None and tuple(ba.shape) != (wa.shape[0],))
+        or xa.dtype != wa.dtype
+        or (ba is not None and ba.dtype != wa.dtype)
     ):  # the general path: 1-D weights, broadcasting biases, mixed dtypes, shape errors
         out = pg.matmul(x, weight.mT if weight.ndim > 1 else weight)
         return out if bias is None else out + bias
