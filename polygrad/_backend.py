@@ -47,6 +47,9 @@ class Backend:
     """
 
     name = "?"
+    #: True where basic slicing and reshaping a contiguous array give views that share its
+    #: memory, so in-place writes through them reach it (the standard leaves this open)
+    views_share_memory = False
 
     def __init__(self, compat: Any) -> None:
         self.compat = compat
@@ -237,6 +240,7 @@ def _refuse_half(dtype: Any) -> _dtypes.DType:
 
 class NumpyBackend(Backend):
     name = "numpy"
+    views_share_memory = True
     _scipy_erf: Any = None  # scipy.special.erf once looked up; False when SciPy is missing
 
     def __init__(self) -> None:
@@ -337,6 +341,7 @@ def _set_torch_threads(torch: Any) -> None:
 
 class TorchBackend(Backend):
     name = "torch"
+    views_share_memory = True
 
     def __init__(self) -> None:
         import torch
@@ -372,6 +377,7 @@ class TorchBackend(Backend):
 
 class CupyBackend(Backend):
     name = "cupy"
+    views_share_memory = True
 
     def __init__(self) -> None:
         import cupy

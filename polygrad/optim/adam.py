@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._tensor import mark_modified
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -121,6 +122,37 @@ class Adam(Optimizer):
         t *= step_size
         w -= t  # torch's addcdiv_(m, denom, value=-step_size), as m * (1 / denom)
         return w
+
+    def _step_group(self, group: dict[str, Any], params: list) -> None:
+        """The whole group in one pass per operation when its state fits one flat array per
+        buffer (small same-dtype parameters, see ``Optimizer._flat_state``): the update of
+        ``_update`` on the concatenated gradients, bitwise the same per element."""
+        flat = None
+        if not group["amsgrad"] and group["weight_decay"] == 0:
+            flat = self._flat_state(params, ("exp_avg", "exp_avg_sq"))
+        if flat is None:
+            return super()._step_group(group, params)
+        xp = params[0]._xp
+        lr, eps = group["lr"], group["eps"]
+        beta1, beta2 = group["betas"]
+        g = flat.flatten(xp, [p.grad._data for p in params])
+        if group["maximize"]:
+            g = -g
+        for state in flat.states:
+            state["step"] = step = state["step"] + 1
+        m, v = adam_moments(flat.flats, g, beta1, beta2)
+        del g
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        t = xp.sqrt(v)  # the same sequence of in-place passes as _update's
+        t /= bias_correction2_sqrt
+        t += eps
+        t **= -1
+        t *= m
+        t *= step_size
+        for i, p in enumerate(params):
+            p._data -= flat.piece(xp, t, i)
+            mark_modified(p)
 
 
 class AdamW(Adam):

@@ -424,10 +424,57 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._step_param(p, group)
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._step_group(group, params)
         return loss
+
+    def _step_group(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        """Update ``params`` (the group's parameters that have a gradient), one at a time;
+        an optimizer may update a whole group at once instead (Adam's flat path)."""
+        for p in params:
+            self._step_param(p, group)
+
+    def _flat_state(
+        self, params: list[Tensor], names: tuple[str, ...], limit: int = 2**17
+    ) -> FlatState | None:
+        """The state buffers ``names`` of ``params`` as views into one flat array per name, so
+        a group's update is one array call per operation instead of one per parameter (the
+        idea of torch's foreach optimizers). None when that does not apply: parameters of
+        several dtypes, backends or devices, a backend without shared views, an out-of-place
+        policy, more than ``limit`` elements in all (large arrays gain nothing from it and
+        the flat gradient would cost memory), or states at different steps."""
+        w0 = params[0]._data
+        backend = params[0]._xp.backend
+        if not backend.views_share_memory or not self._updates_in_place(w0):
+            return None
+        numel = 0
+        for p in params:
+            w = p._data
+            if p._xp.backend is not backend or w.dtype != w0.dtype or p.grad.requires_grad:
+                return None
+            if backend.device_of(w) != backend.device_of(w0) or not self._updates_in_place(w):
+                return None
+            numel += p.numel()
+        if numel > limit:
+            return None
+        key = tuple(id(p) for p in params)
+        flat = self._flat.get(key) if hasattr(self, "_flat") else None
+        states = [self.state.get(p) for p in params]
+        if flat is not None and flat.owns(states, names, w0.dtype):
+            return flat
+        steps = {s.get("step") if s else 0 for s in states}
+        if len(steps) != 1 or any(s and not all(n in s for n in names) for s in states):
+            return None  # mixed histories: the parameter-by-parameter path handles them
+        if any(s and _stale(s[n], p._data, p) for s, p in zip(states, params) for n in names):
+            return None  # the parameters moved: that path moves their state first
+        flat = FlatState(params, states, names, steps.pop())
+        if not hasattr(self, "_flat"):
+            self._flat: dict[tuple, FlatState] = {}
+        self._flat[key] = flat
+        for p, state in zip(params, flat.states):
+            self.state[p] = state
+        return flat
 
     def _updates_in_place(self, x: Any) -> bool:
         """The in-place policy: may array ``x`` be updated in place?"""
@@ -598,6 +645,51 @@ class Optimizer:
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         lines.append(")")
         return "\n".join(lines)
+
+
+class FlatState:
+    """One group's per-parameter state buffers held as views of one flat array per buffer
+    name (see :meth:`Optimizer._flat_state`). ``flats[name]`` is the flat array, ``states``
+    the per-parameter state dicts whose entries are its views; ``offsets`` cut a flat array
+    back into the parameters."""
+
+    __slots__ = ("flats", "states", "offsets", "shapes")
+
+    def __init__(self, params: list[Tensor], states: list, names: tuple, step: int) -> None:
+        xp = params[0]._xp
+        self.shapes = [tuple(p._data.shape) for p in params]
+        self.offsets = [0]
+        for p in params:
+            self.offsets.append(self.offsets[-1] + p.numel())
+        self.flats = {}
+        for name in names:
+            if states[0]:  # resume from existing buffers (a loaded state dict): copies
+                self.flats[name] = self.flatten(xp, [s[name] for s in states])
+            else:
+                self.flats[name] = xp.zeros_like(self.flatten(xp, [p._data for p in params]))
+        self.states = []  # the state dicts handed out; their buffer entries are the views
+        for i in range(len(params)):
+            state = dict(states[i]) if states[i] else {"step": step}
+            for name in names:
+                state[name] = self.piece(xp, self.flats[name], i)
+            self.states.append(dict(state))
+
+    def flatten(self, xp: Any, arrays: list) -> Any:
+        return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+
+    def piece(self, xp: Any, flat: Any, i: int) -> Any:
+        """Parameter ``i``'s part of ``flat``, in its shape (a view)."""
+        return xp.reshape(flat[self.offsets[i] : self.offsets[i + 1]], self.shapes[i])
+
+    def owns(self, states: list, names: tuple, dtype: Any) -> bool:
+        """True while every state entry still is this object's view (nothing replaced them:
+        load_state_dict, a dtype move) and the flat arrays have the parameters' dtype."""
+        if any(f.dtype != dtype for f in self.flats.values()):
+            return False
+        return all(
+            s is not None and all(s.get(n) is own[n] for n in names)
+            for s, own in zip(states, self.states)
+        )
 
 
 def _check_param(p: Any, where: str) -> None:
