@@ -18,7 +18,7 @@ def _params(seed: int) -> list[pg.Tensor]:
 
 
 def _loss(ws: list) -> object:
-    return sum(((w * w * w).sum() for w in ws))
+    return sum((w * w * w).sum() for w in ws)
 
 
 def _per_param(opt: optim.Optimizer) -> optim.Optimizer:
