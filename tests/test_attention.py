@@ -1,0 +1,104 @@
+"""Attention against torch in float64: F.scaled_dot_product_attention (masks, causal, scale,
+GQA, fully masked rows, dropout against an explicit composition with the same mask)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import assert_close, from_torch
+
+import polygrad as pg
+import polygrad.nn.functional as F
+
+
+def _leaves(*shapes):
+    ts = [torch.randn(*s, dtype=torch.float64, requires_grad=True) for s in shapes]
+    return ts, [from_torch(t.detach(), requires_grad=True) for t in ts]
+
+
+def _both(ts, ps, t_out, p_out):
+    u = torch.randn(t_out.shape, dtype=torch.float64)
+    t_out.backward(u)
+    p_out.backward(from_torch(u))
+    assert_close(p_out, t_out.detach(), rtol=1e-10, atol=1e-12)
+    for t, p in zip(ts, ps):
+        assert_close(p.grad, t.grad, rtol=1e-10, atol=1e-12)
+
+
+CASES = [
+    # (q shape, kv shape, mask kind, kwargs)
+    ((2, 3, 4, 8), (2, 3, 6, 8), None, {}),
+    ((2, 3, 5, 8), (2, 3, 5, 8), None, {"is_causal": True}),
+    ((2, 3, 4, 8), (2, 3, 6, 8), "bool", {"scale": 0.3}),
+    ((2, 3, 4, 8), (2, 3, 6, 8), "float", {}),
+    ((3, 4, 8), (3, 6, 8), "pad", {}),
+    ((2, 4, 5, 8), (2, 2, 5, 8), None, {"enable_gqa": True, "is_causal": True}),
+    ((4, 8), (6, 8), "bool", {}),
+]
+
+
+@pytest.mark.parametrize("qs,ks,mask,kw", CASES)
+def test_sdpa_matches_torch(qs, ks, mask, kw):
+    (tq, tk, tv), (pq, pk, pv) = _leaves(qs, ks, ks)
+    L, S = qs[-2], ks[-2]
+    tm = pm = None
+    if mask == "bool":
+        tm = torch.rand(L, S) > 0.4
+        tm[1] = False  # a fully masked row: zeros, as torch
+    elif mask == "float":
+        tm = torch.randn(L, S, dtype=torch.float64, requires_grad=True)
+    elif mask == "pad":  # a key padding mask broadcast over queries, one row padded out
+        tm = torch.ones(qs[0], 1, S, dtype=torch.bool)
+        tm[0, :, -2:] = False
+    if tm is not None:
+        pm = from_torch(tm.detach(), requires_grad=tm.requires_grad)
+    t_out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, **kw)
+    p_out = F.scaled_dot_product_attention(pq, pk, pv, attn_mask=pm, **kw)
+    ts, ps = [tq, tk, tv], [pq, pk, pv]
+    if mask == "float":
+        ts, ps = ts + [tm], ps + [pm]
+    _both(ts, ps, t_out, p_out)
+
+
+def test_sdpa_causal_with_padding_mask_as_one_bool_mask():
+    """Causal attention with a key padding mask: torch's usual composition (a bool mask)."""
+    (tq, tk, tv), (pq, pk, pv) = _leaves((2, 2, 5, 4), (2, 2, 5, 4), (2, 2, 5, 4))
+    pad = torch.ones(2, 1, 1, 5, dtype=torch.bool)
+    pad[1, ..., 3:] = False
+    tm = torch.ones(5, 5, dtype=torch.bool).tril() & pad
+    t_out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm)
+    p_out = F.scaled_dot_product_attention(pq, pk, pv, attn_mask=from_torch(tm))
+    _both([tq, tk, tv], [pq, pk, pv], t_out, p_out)
+
+
+def test_sdpa_errors():
+    q = pg.randn(2, 3, 4)
+    with pytest.raises(RuntimeError, match="is_causal"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=pg.ones(3, 3), is_causal=True)
+    with pytest.raises(RuntimeError, match="dtype"):
+        F.scaled_dot_product_attention(q, pg.astype(q, pg.float64), q)
+    with pytest.raises(RuntimeError, match="at least 2"):
+        F.scaled_dot_product_attention(q[0, 0], q[0, 0], q[0, 0])
+    with pytest.raises(RuntimeError, match="attn_mask dtype"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=pg.ones(3, 3, dtype=pg.int64))
+    with pytest.raises(RuntimeError, match="divide"):
+        g = pg.randn(1, 3, 2, 4)
+        F.scaled_dot_product_attention(g, g[:, :2], g[:, :2], enable_gqa=True)
+
+
+def test_sdpa_dropout_is_the_composition_with_the_same_mask():
+    p = 0.4
+    q, k, v = (pg.randn(2, 3, 6, 4, dtype=pg.float64) for _ in range(3))
+    pg.manual_seed(7)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+    pg.manual_seed(7)
+    keep = pg.astype(pg.rand((2, 3, 6, 6), dtype=pg.float64) >= p, pg.float64) / (1 - p)
+    tq, tk, tv = (torch.tensor(x.tolist(), dtype=torch.float64) for x in (q, k, v))
+    attn = torch.softmax(tq @ tk.transpose(-1, -2) / 2.0, dim=-1)
+    assert_close(out, (attn * torch.tensor(keep.tolist(), dtype=torch.float64)) @ tv, rtol=1e-10, atol=1e-12)
+    kept = float(pg.mean(pg.astype(keep > 0, pg.float64)))
+    assert abs(kept - (1 - p)) < 0.15  # 216 draws: the kept fraction near 1 - p
+    big = F.scaled_dot_product_attention(
+        pg.zeros(1, 1, 200, 4), pg.zeros(1, 1, 200, 4), pg.ones(1, 1, 200, 1), dropout_p=p
+    )  # uniform attention on ones: each output is the kept fraction times 1 / (1 - p)
+    assert abs(float(pg.mean(big)) - 1.0) < 0.02
