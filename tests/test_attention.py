@@ -3,11 +3,13 @@ GQA, fully masked rows, dropout against an explicit composition with the same ma
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from helpers import assert_close, from_torch
 
 import polygrad as pg
+import polygrad.nn as nn
 import polygrad.nn.functional as F
 
 
@@ -95,10 +97,89 @@ def test_sdpa_dropout_is_the_composition_with_the_same_mask():
     keep = pg.astype(pg.rand((2, 3, 6, 6), dtype=pg.float64) >= p, pg.float64) / (1 - p)
     tq, tk, tv = (torch.tensor(x.tolist(), dtype=torch.float64) for x in (q, k, v))
     attn = torch.softmax(tq @ tk.transpose(-1, -2) / 2.0, dim=-1)
-    assert_close(out, (attn * torch.tensor(keep.tolist(), dtype=torch.float64)) @ tv, rtol=1e-10, atol=1e-12)
+    t_keep = torch.tensor(keep.tolist(), dtype=torch.float64)
+    assert_close(out, (attn * t_keep) @ tv, rtol=1e-10, atol=1e-12)
     kept = float(pg.mean(pg.astype(keep > 0, pg.float64)))
     assert abs(kept - (1 - p)) < 0.15  # 216 draws: the kept fraction near 1 - p
     big = F.scaled_dot_product_attention(
         pg.zeros(1, 1, 200, 4), pg.zeros(1, 1, 200, 4), pg.ones(1, 1, 200, 1), dropout_p=p
     )  # uniform attention on ones: each output is the kept fraction times 1 / (1 - p)
     assert abs(float(pg.mean(big)) - 1.0) < 0.02
+
+
+def _mha_pair(*args, **kwargs):
+    tm = torch.nn.MultiheadAttention(*args, **kwargs).double()
+    m = nn.MultiheadAttention(*args, **kwargs).double()
+    assert list(m.state_dict()) == list(tm.state_dict())
+    m.load_state_dict({k: from_torch(v) for k, v in tm.state_dict().items()})
+    return tm, m
+
+
+MHA_CASES = [
+    # (constructor kwargs, forward kwargs, self-attention, unbatched)
+    ({}, {}, True, False),
+    ({"batch_first": True}, {"need_weights": False, "mask": "causal"}, True, False),
+    ({"kdim": 5, "vdim": 3}, {"average_attn_weights": False, "pad": True}, False, False),
+    ({"add_bias_kv": True, "add_zero_attn": True}, {"pad": True, "mask": "float"}, False, False),
+    ({"bias": False}, {"need_weights": False, "pad": True}, False, True),
+]
+
+
+@pytest.mark.parametrize("ckw,fkw,self_attn,unbatched", MHA_CASES)
+def test_multihead_attention_matches_torch(ckw, fkw, self_attn, unbatched):
+    E, H, L, S, N = 8, 2, 4, 5, 3
+    tm, m = _mha_pair(E, H, **ckw)
+    fkw = dict(fkw)
+    mask_kind, pad = fkw.pop("mask", None), fkw.pop("pad", False)
+    S = L if self_attn else S
+
+    def shape(n, d):
+        if unbatched:
+            return (n, d)
+        return (N, n, d) if ckw.get("batch_first") else (n, N, d)
+
+    tq = torch.randn(*shape(L, E), dtype=torch.float64, requires_grad=True)
+    if self_attn:
+        tk = tv = tq
+    else:
+        tk = torch.randn(*shape(S, ckw.get("kdim", E)), dtype=torch.float64, requires_grad=True)
+        tv = torch.randn(*shape(S, ckw.get("vdim", E)), dtype=torch.float64, requires_grad=True)
+    pq = from_torch(tq.detach(), requires_grad=True)
+    pk = pv = pq
+    if not self_attn:
+        pk, pv = (from_torch(t.detach(), requires_grad=True) for t in (tk, tv))
+    t_args, p_args = {}, {}
+    if mask_kind == "causal":
+        t_args["attn_mask"] = torch.nn.Transformer.generate_square_subsequent_mask(
+            L, dtype=torch.float64
+        )
+        t_args["is_causal"] = True
+    elif mask_kind == "float":
+        t_args["attn_mask"] = torch.randn(L, S, dtype=torch.float64)
+    if pad:
+        kpm = torch.zeros(*(() if unbatched else (N,)), S, dtype=torch.bool)
+        kpm[..., -1] = True
+        t_args["key_padding_mask"] = kpm
+    p_args = {k: (from_torch(v) if isinstance(v, torch.Tensor) else v) for k, v in t_args.items()}
+    t_out, t_w = tm(tq, tk, tv, **t_args, **fkw)
+    p_out, p_w = m(pq, pk, pv, **p_args, **fkw)
+    if t_w is None:
+        assert p_w is None
+    else:
+        assert_close(p_w, t_w.detach(), rtol=1e-10, atol=1e-12)
+    ts, ps = [tq] if self_attn else [tq, tk, tv], [pq] if self_attn else [pq, pk, pv]
+    _both(ts, ps, t_out, p_out)
+    tp = dict(tm.named_parameters())
+    for name, p in m.named_parameters():
+        assert_close(p.grad, tp[name].grad, rtol=1e-10, atol=1e-12)
+
+
+def test_multihead_attention_initialisation():
+    m = nn.MultiheadAttention(64, 4, add_bias_kv=True)
+    w = np.asarray(m.in_proj_weight.tolist())
+    bound = (6.0 / (64 + 3 * 64)) ** 0.5  # xavier_uniform on (192, 64)
+    assert w.max() <= bound and w.min() >= -bound
+    assert abs(w.std() - bound / 3**0.5) < 0.05 * bound
+    assert float(pg.amax(pg.abs(m.in_proj_bias))) == 0.0
+    assert float(pg.amax(pg.abs(m.out_proj.bias))) == 0.0
+    assert m.bias_k.shape == (1, 1, 64)

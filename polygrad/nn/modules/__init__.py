@@ -33,6 +33,7 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
@@ -119,6 +120,7 @@ __all__ = [
     "Softsign",
     "Tanhshrink",
     "Threshold",
+    "MultiheadAttention",
     "RNNBase",
     "RNN",
     "LSTM",
