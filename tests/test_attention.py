@@ -183,3 +183,59 @@ def test_multihead_attention_initialisation():
     assert float(pg.amax(pg.abs(m.in_proj_bias))) == 0.0
     assert float(pg.amax(pg.abs(m.out_proj.bias))) == 0.0
     assert m.bias_k.shape == (1, 1, 64)
+
+
+def _load(tm, m):
+    assert list(m.state_dict()) == list(tm.state_dict())
+    m.load_state_dict({k: from_torch(v) for k, v in tm.state_dict().items()})
+    tm.eval()
+    m.eval()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"norm_first": True, "activation": "gelu", "batch_first": True},
+        {"activation": torch.nn.functional.silu, "bias": False},
+    ],
+)
+def test_transformer_matches_torch(kw):
+    E, H, FF, L, S, N = 8, 2, 16, 4, 5, 3
+    pkw = dict(kw)
+    if callable(kw.get("activation")):
+        pkw["activation"] = F.silu
+    tm = torch.nn.Transformer(E, H, 2, 1, FF, dropout=0.0, **kw).double()
+    m = nn.Transformer(E, H, 2, 1, FF, dropout=0.0, **pkw).double()
+    _load(tm, m)
+    bf = kw.get("batch_first", False)
+    ts = torch.randn(*((N, S, E) if bf else (S, N, E)), dtype=torch.float64, requires_grad=True)
+    tt = torch.randn(*((N, L, E) if bf else (L, N, E)), dtype=torch.float64, requires_grad=True)
+    ps, pt = (from_torch(t.detach(), requires_grad=True) for t in (ts, tt))
+    t_mask = torch.nn.Transformer.generate_square_subsequent_mask(L, dtype=torch.float64)
+    p_mask = nn.Transformer.generate_square_subsequent_mask(L, dtype=pg.float64)
+    assert_close(p_mask, t_mask)
+    kpm = torch.zeros(N, S, dtype=torch.bool)
+    kpm[0, -2:] = True
+    t_out = tm(ts, tt, tgt_mask=t_mask, src_key_padding_mask=kpm,
+               memory_key_padding_mask=kpm, tgt_is_causal=True)  # fmt: skip
+    p_out = m(ps, pt, tgt_mask=p_mask, src_key_padding_mask=from_torch(kpm),
+              memory_key_padding_mask=from_torch(kpm), tgt_is_causal=True)  # fmt: skip
+    _both([ts, tt], [ps, pt], t_out, p_out)
+    tp = dict(tm.named_parameters())
+    for name, p in m.named_parameters():
+        assert_close(p.grad, tp[name].grad, rtol=1e-9, atol=1e-11)
+
+
+def test_encoder_stack_with_norm_matches_torch():
+    layer_t = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, norm_first=True)
+    tm = torch.nn.TransformerEncoder(layer_t, 2, norm=torch.nn.LayerNorm(8)).double()
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, norm_first=True)
+    m = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8)).double()
+    _load(tm, m)
+    assert "layers.1.self_attn.in_proj_weight" in m.state_dict()
+    tx = torch.randn(5, 2, 8, dtype=torch.float64, requires_grad=True)
+    px = from_torch(tx.detach(), requires_grad=True)
+    mask = torch.rand(5, 5) > 0.8  # bool: True = not allowed (diagonal kept)
+    mask.fill_diagonal_(False)
+    _both([tx], [px], tm(tx, mask=mask), m(px, mask=from_torch(mask)))

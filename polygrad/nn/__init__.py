@@ -79,6 +79,11 @@ from .modules import (
     Tanh,
     Tanhshrink,
     Threshold,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
     Unflatten,
 )
 
@@ -144,6 +149,11 @@ __all__ = [
     "Threshold",
     "MLP",
     "MultiheadAttention",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "MSELoss",
     "L1Loss",
     "CrossEntropyLoss",
