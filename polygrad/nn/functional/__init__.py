@@ -36,6 +36,7 @@ from .activation import (
     tanhshrink,
     threshold,
 )
+from .attention import scaled_dot_product_attention
 from .conv import conv2d
 from .distance import cosine_similarity, pairwise_distance
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
@@ -105,6 +106,7 @@ __all__ = [
     "cosine_similarity",
     "pairwise_distance",
     "conv2d",
+    "scaled_dot_product_attention",
     "max_pool2d",
     "avg_pool2d",
     "mse_loss",
