@@ -107,6 +107,26 @@ def _plane_gather(x: Tensor, flat: Tensor) -> Tensor:
     return pg.reshape(out, flat.shape)
 
 
+def _first_argmax(x: Tensor, kernel, stride, dilation, sizes) -> Tensor:
+    """The kernel offset (row-major) of each window's first maximum, as torch picks it, by a
+    running comparison over the kernel's strided views (faster than an argmax over a stacked
+    window axis). A NaN wins, as in torch."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, sizes
+    best = arg = None
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (wo - 1) + 1, sw)
+            view = x[:, :, rows, cols]
+            if best is None:
+                best, arg = view, pg.zeros_like(view, dtype=pg.int64)
+                continue
+            better = (view > best) | (view != view)
+            best = pg.where(better, view, best)
+            arg = pg.where(better, i * kw + j, arg)
+    return arg
+
+
 def _max_pool(who, x, one_d, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched, kernel, stride, padding, dilation, sizes = _setup(
         who, x, one_d, kernel_size, stride, padding, dilation, ceil_mode
@@ -114,9 +134,8 @@ def _max_pool(who, x, one_d, kernel_size, stride, padding, dilation, ceil_mode, 
     kw, (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel[1], stride, padding, dilation, sizes
     with pg.no_grad():
         bare = x.detach()
-        win = _windows(_padded(bare, kernel, stride, padding, dilation, sizes, -math.inf),
-                       kernel, stride, dilation)[..., :ho, :wo]
-        arg = pg.argmax(win, axis=2)  # the first maximum in row-major kernel order, as torch
+        arg = _first_argmax(_padded(bare, kernel, stride, padding, dilation, sizes, -math.inf),
+                            kernel, stride, dilation, sizes)
         with creating_like(x):
             rows = pg.reshape(pg.arange(ho) * sh - ph, (ho, 1))
             cols = pg.reshape(pg.arange(wo) * sw - pw, (1, wo))
