@@ -11,6 +11,16 @@ from ..functional.pooling import divisor_arg, pool_args
 from .module import Module
 
 
+def _check_rank(layer: Module, x: Tensor, n: int) -> None:
+    """A (N, C, *spatial) or (C, *spatial) input for an ``n``-d layer, else an error naming it."""
+    if x.ndim not in (n + 1, n + 2):
+        dims = "L" if n == 1 else "H, W"
+        raise ValueError(
+            f"{layer._header()}: expected a (N, C, {dims}) or (C, {dims}) input, got shape "
+            f"{x.shape}"
+        )
+
+
 class _MaxPoolNd(Module):
     _n = 2
 
@@ -37,6 +47,7 @@ class _MaxPoolNd(Module):
         )
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        _check_rank(self, x, self._n)
         fn = F.max_pool1d if self._n == 1 else F.max_pool2d
         return fn(
             x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -100,6 +111,7 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_rank(self, x, 1)
         return F.avg_pool1d(
             x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad,
@@ -141,6 +153,7 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_rank(self, x, 2)
         return F.avg_pool2d(
             x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad, self.divisor_override,
