@@ -58,8 +58,22 @@ from .normalization import (
     normalize,
     rms_norm,
 )
-from .pooling import avg_pool2d, max_pool2d
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool1d_with_indices,
+    max_pool2d,
+    max_pool2d_with_indices,
+)
 from .sparse import embedding, embedding_bag, one_hot
+from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle, upsample
 
 __all__ = [
     "relu",
@@ -107,8 +121,22 @@ __all__ = [
     "pairwise_distance",
     "conv2d",
     "scaled_dot_product_attention",
+    "max_pool1d",
     "max_pool2d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "avg_pool1d",
     "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
     "mse_loss",
     "l1_loss",
     "cross_entropy",

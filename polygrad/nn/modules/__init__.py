@@ -2,7 +2,7 @@
 
 One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parameter),
 ``container``, ``linear``, ``flatten``, ``sparse`` (Embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
+``conv``, ``pooling``, ``upsampling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
 """
 
 from .activation import (
@@ -52,7 +52,16 @@ from .normalization import (
     LocalResponseNorm,
     RMSNorm,
 )
-from .pooling import AvgPool2d, MaxPool2d
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
 from .transformer import (
@@ -61,6 +70,13 @@ from .transformer import (
     TransformerDecoderLayer,
     TransformerEncoder,
     TransformerEncoderLayer,
+)
+from .upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 
 __all__ = [
@@ -141,4 +157,15 @@ __all__ = [
     "RNNCell",
     "LSTMCell",
     "GRUCell",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "MaxPool1d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]

@@ -1,6 +1,8 @@
-"""MaxPool2d and AvgPool2d."""
+"""Max, average and adaptive pooling layers in 1-d and 2-d."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from polygrad import Tensor
 
@@ -9,8 +11,67 @@ from ..functional.pooling import divisor_arg, pool_args
 from .module import Module
 
 
-class MaxPool2d(Module):
-    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size).
+def _check_rank(layer: Module, x: Tensor, n: int) -> None:
+    """A (N, C, *spatial) or (C, *spatial) input for an ``n``-d layer, else an error naming it."""
+    if x.ndim not in (n + 1, n + 2):
+        dims = "L" if n == 1 else "H, W"
+        raise ValueError(
+            f"{layer._header()}: expected a (N, C, {dims}) or (C, {dims}) input, got shape "
+            f"{x.shape}"
+        )
+
+
+class _MaxPoolNd(Module):
+    _n = 2
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        pool_args(type(self).__name__, kernel_size, stride, padding, dilation, self._n)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        _check_rank(self, x, self._n)
+        fn = F.max_pool1d if self._n == 1 else F.max_pool2d
+        return fn(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Maximum over windows of (N, C, L) or (C, L) input (torch's ``MaxPool1d``).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.MaxPool1d(2)(polygrad.randn(1, 3, 8)).shape
+    (1, 3, 4)
+    """
+
+    _n = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size), with
+    torch's ``ceil_mode``, ``dilation`` and ``return_indices``.
 
     Examples
     --------
@@ -20,36 +81,47 @@ class MaxPool2d(Module):
     (1, 3, 4, 4)
     """
 
+
+class AvgPool1d(Module):
+    """Mean over windows of (N, C, L) or (C, L) input (torch's ``AvgPool1d``).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AvgPool1d(2)(polygrad.ones(1, 1, 4)).tolist()
+    [[[1.0, 1.0]]]
+    """
+
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        pool_args("MaxPool2d", kernel_size, stride, padding, dilation)
+        pool_args("AvgPool1d", kernel_size, stride, padding, 1, 1)
         self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding, self.dilation = padding, dilation
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
 
     def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}"
-        )
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(
-                f"{self._header()}: expected a (N, C, H, W) or (C, H, W) input, got shape {x.shape}"
-            )
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        _check_rank(self, x, 1)
+        return F.avg_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad,
+        )
 
 
 class AvgPool2d(Module):
     """Mean over ``kernel_size`` windows (stride defaults to the kernel size) of the
-    zero-padded input; ``count_include_pad=False`` leaves the padding out of the count.
+    zero-padded input, with torch's ``ceil_mode``, ``count_include_pad`` and
+    ``divisor_override``.
 
     Examples
     --------
@@ -61,9 +133,10 @@ class AvgPool2d(Module):
 
     def __init__(
         self,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] | None = None,
-        padding: int | tuple[int, int] = 0,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
@@ -72,23 +145,95 @@ class AvgPool2d(Module):
         if divisor_override is not None:
             divisor_arg(divisor_override, "AvgPool2d")
         self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (3, 4):
-            raise ValueError(
-                f"{self._header()}: expected a (N, C, H, W) or (C, H, W) input, got shape {x.shape}"
-            )
+        _check_rank(self, x, 2)
         return F.avg_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.count_include_pad,
-            self.divisor_override,
+            x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override,
         )
+
+
+class _Adaptive(Module):
+    _fn: Any = None
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+    def forward(self, x: Tensor) -> Any:
+        fn = type(self)._fn
+        if "max" in fn.__name__:
+            return fn(x, self.output_size, self.return_indices)
+        return fn(x, self.output_size)
+
+
+class AdaptiveAvgPool1d(_Adaptive):
+    """Mean over torch's adaptive windows to an ``output_size`` length.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AdaptiveAvgPool1d(3)(polygrad.ones(1, 2, 7)).shape
+    (1, 2, 3)
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool1d)
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveAvgPool2d(_Adaptive):
+    """Mean over torch's adaptive windows to an ``output_size`` (None keeps an input size).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AdaptiveAvgPool2d((1, 1))(polygrad.ones(1, 2, 7, 5)).shape
+    (1, 2, 1, 1)
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool2d)
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveMaxPool1d(_Adaptive):
+    """Maximum over torch's adaptive windows to an ``output_size`` length.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AdaptiveMaxPool1d(3)(polygrad.ones(1, 2, 7)).shape
+    (1, 2, 3)
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_Adaptive):
+    """Maximum over torch's adaptive windows to an ``output_size``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AdaptiveMaxPool2d(2)(polygrad.ones(1, 2, 7, 5)).shape
+    (1, 2, 2, 2)
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool2d)
