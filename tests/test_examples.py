@@ -414,9 +414,7 @@ BAD_VALUES = [
     ("graph.py", ["--format", "gif"], "argument --format: invalid choice: 'gif'"),
     ("char_lm.py", ["--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
     ("char_lm.py", ["--seq-len", "0"], "argument --seq-len: " + INTEGER_RANGE + " '0'"),
-    ("char_lm.py", ["--steps-per-epoch", "-1"], "argument --steps-per-epoch: " + INTEGER_RANGE),
     ("char_lm.py", ["--temperature", "0"], "argument --temperature: must be a number > 0"),
-    ("char_lm.py", ["--sample-len", "-1"], "argument --sample-len: must be an integer >= 0"),
     (
         "char_lm.py",
         ["--model", "transformer", "--heads", "3"],
