@@ -21,10 +21,13 @@ failing at ``import polygrad``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "probability",
     "make_parser",
     "parse",
+    "interrupts_held",
 ]
 
 BACKEND_NAMES = ("numpy", "strict", "torch", "cupy")
@@ -125,15 +129,24 @@ def make_parser(description: str, *, out: bool = True) -> argparse.ArgumentParse
     return parser
 
 
-def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+    check: Callable[[argparse.Namespace], str | None] | None = None,
+) -> argparse.Namespace:
     """Parse ``argv``, then select the backend and create ``--out``; any failure is a usage error.
 
     The backend (on ``POLYGRAD_DEVICE``, if set) becomes polygrad's active one, and both
-    variables are set again for any process the example starts.
+    variables are set again for any process the example starts. ``check``, if given, sees the
+    parsed options first and returns a message (``"argument --heads: ..."``) for a combination
+    that is invalid, or None.
     """
     import polygrad as pg
 
     args = parser.parse_args(argv)
+    problem = check(args) if check is not None else None
+    if problem:
+        parser.error(problem)
     try:
         pg.set_backend(args.backend, _ENV_DEVICE)
     except pg.BackendError as e:
@@ -151,3 +164,19 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
         except OSError as e:
             parser.error(f"argument --out: cannot write into {str(out)!r}: {e.strerror or e}")
     return args
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done, then raise it: what the block records is true."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt

@@ -25,14 +25,10 @@ Needs the examples extra: ``pip install -e ".[examples]"`` (matplotlib and tqdm)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import math
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,22 +137,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.epochs is None:
         args.epochs = 2 if args.smoke else 30
     return args
-
-
-@contextlib.contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C back until the block is done, then raise it: what the block records is true."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
 
 
 def build(config: dict[str, Any]) -> tuple[nn.Module, optim.Optimizer, Any]:
@@ -320,7 +300,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         }
         # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
         # `saved` is updated too makes main's message name the epoch the file holds.
-        with interrupts_held():
+        with cli.interrupts_held():
             pg.save(state, checkpoint_path)
             saved.append(epoch + 1)
     seconds = time.perf_counter() - began

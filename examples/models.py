@@ -1,9 +1,15 @@
 """Model builders shared by the examples and the benchmarks.
 
-Both models classify the bundled 8x8 digits (``polygrad.data.load_digits``) into 10 classes:
+Two models classify the bundled 8x8 digits (``polygrad.data.load_digits``) into 10 classes:
 
 - :func:`digits_mlp` reads flattened images, shape (N, 64);
 - :func:`digits_cnn` reads images with a channel axis, shape (N, 1, 8, 8).
+
+Two model the next character of a text (``examples/char_lm.py``): they read (N, T) character
+ids and return (N, T, vocab) logits, position t predicting character t + 1:
+
+- :class:`CharLSTM`: Embedding, LSTM, Linear;
+- :class:`CharGPT`: a small GPT (pre-norm Transformer blocks with causal self-attention).
 
 Examples
 --------
@@ -13,15 +19,22 @@ Examples
 (2, 10)
 >>> digits_cnn()(polygrad.zeros(2, 1, 8, 8)).shape
 (2, 10)
+>>> ids = polygrad.zeros(2, 16, dtype=polygrad.int64)
+>>> CharLSTM(65)(ids)[0].shape
+(2, 16, 65)
+>>> CharGPT(65, context=16)(ids).shape
+(2, 16, 65)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import polygrad as pg
 import polygrad.nn as nn
 
-__all__ = ["digits_mlp", "digits_cnn"]
+__all__ = ["digits_mlp", "digits_cnn", "CharLSTM", "CharGPT", "CausalSelfAttention"]
 
 N_PIXELS, N_CLASSES = 8 * 8, 10
 
@@ -71,3 +84,113 @@ def digits_cnn() -> nn.Sequential:
         nn.ReLU(),
         nn.Linear(64, N_CLASSES),
     )
+
+
+class CharLSTM(nn.Module):
+    """A character-level LSTM language model: Embedding, ``layers`` LSTM layers, Linear.
+
+    ``forward(ids, state=None)`` returns the logits and the LSTM's final ``(h, c)``, which the
+    next call can continue from (generation feeds one character at a time).
+    """
+
+    def __init__(
+        self, vocab: int, embed: int = 64, hidden: int = 256, layers: int = 1, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(
+            embed, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(
+        self, ids: pg.Tensor, state: tuple[pg.Tensor, pg.Tensor] | None = None
+    ) -> tuple[pg.Tensor, tuple[pg.Tensor, pg.Tensor]]:
+        out, state = self.lstm(self.embed(ids), state)
+        return self.head(out), state
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention in which position t sees only positions <= t.
+
+    Written out (no fused attention function), so every step is visible: project to queries,
+    keys and values, split into heads, score, mask the future, softmax, mix the values.
+    """
+
+    def __init__(self, dim: int, heads: int, context: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"the embedding size {dim} is not a multiple of heads={heads}")
+        self.heads = heads
+        self.query, self.key, self.value = (nn.Linear(dim, dim) for _ in range(3))
+        self.proj = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+        # True above the diagonal: the future positions each query must not see
+        self.register_buffer(
+            "future", pg.triu(pg.ones(context, context, dtype=pg.bool), diagonal=1)
+        )
+
+    def forward(self, x: pg.Tensor) -> pg.Tensor:
+        n, t, dim = x.shape
+        # (n, t, dim) -> (n, heads, t, dim / heads)
+        q, k, v = (
+            f(x).view(n, t, self.heads, dim // self.heads).transpose(1, 2)
+            for f in (self.query, self.key, self.value)
+        )
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(dim // self.heads))
+        scores = scores.masked_fill(self.future[:t, :t], float("-inf"))
+        weights = self.dropout(scores.softmax(dim=-1))  # (n, heads, t, t)
+        out = (weights @ v).transpose(1, 2).reshape(n, t, dim)
+        return self.proj(out)
+
+
+class Block(nn.Module):
+    """A pre-norm Transformer block: x + attention(norm(x)), then x + MLP(norm(x))."""
+
+    def __init__(self, dim: int, heads: int, context: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attention = CausalSelfAttention(dim, heads, context, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout)
+        )
+
+    def forward(self, x: pg.Tensor) -> pg.Tensor:
+        x = x + self.attention(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class CharGPT(nn.Module):
+    """A small GPT over characters: token and position embeddings, ``layers`` pre-norm
+    blocks, a final LayerNorm and a Linear head (its weight tied to the token embedding's
+    with ``tie_weights``). It reads at most ``context`` characters at a time."""
+
+    def __init__(
+        self,
+        vocab: int,
+        context: int,
+        dim: int = 64,
+        layers: int = 2,
+        heads: int = 4,
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+    ) -> None:
+        super().__init__()
+        self.context = context
+        self.token = nn.Embedding(vocab, dim)
+        self.position = nn.Embedding(context, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.blocks = nn.Sequential(*(Block(dim, heads, context, dropout) for _ in range(layers)))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab, bias=not tie_weights)
+        if tie_weights:
+            self.head.weight = self.token.weight  # (vocab, dim) both
+
+    def forward(self, ids: pg.Tensor) -> pg.Tensor:
+        t = ids.shape[1]
+        if t > self.context:
+            raise ValueError(f"CharGPT reads at most {self.context} characters, got {t}")
+        positions = pg.arange(t, device=ids.device)
+        x = self.dropout(self.token(ids) + self.position(positions))
+        return self.head(self.norm(self.blocks(x)))

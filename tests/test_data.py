@@ -5,7 +5,14 @@ import pytest
 from helpers import assert_close, assert_on_backend
 
 import polygrad as pg
-from polygrad.data import DataLoader, load_digits, make_blobs, make_moons, make_spiral
+from polygrad.data import (
+    DataLoader,
+    load_digits,
+    load_shakespeare,
+    make_blobs,
+    make_moons,
+    make_spiral,
+)
 
 
 def test_digits_are_the_uci_set_with_a_fixed_disjoint_split():
@@ -21,6 +28,15 @@ def test_digits_are_the_uci_set_with_a_fixed_disjoint_split():
     assert not flat & {row.tobytes() for row in d.x_train.reshape(1257, -1)}
     again = load_digits()
     np.testing.assert_array_equal(again.y_test, d.y_test)
+
+
+
+def test_shakespeare_is_the_whole_char_rnn_text():
+    text = load_shakespeare()
+    # char-rnn's input.txt: its size, 65 distinct characters, first and last words
+    assert len(text) == 1115394 and len(set(text)) == 65
+    assert text.startswith("First Citizen:\nBefore we proceed any further, hear me speak.")
+    assert text.rstrip().endswith("Whiles thou art waking.")
 
 
 def test_generators_have_the_shapes_labels_and_seeding_they_promise():

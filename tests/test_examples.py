@@ -83,7 +83,9 @@ def final_line(stdout: str, start: str) -> str:
 # --------------------------------------------------------------------------------------------
 # --help
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("script", ["digits.py", "spiral.py", "scalar.py", "graph.py"])
+@pytest.mark.parametrize(
+    "script", ["digits.py", "char_lm.py", "spiral.py", "scalar.py", "graph.py"]
+)
 def test_help(script, tmp_path):
     proc = run_example(script, "--help", cwd=tmp_path)
     assert proc.stdout.startswith("usage:")
@@ -175,6 +177,101 @@ def test_digits_resume_without_checkpoint_fails_clearly(tmp_path):
     )
     assert proc.returncode != 0
     assert "no checkpoint" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# char_lm.py
+# --------------------------------------------------------------------------------------------
+TINY_LM = ["--smoke", "--dim", "16", "--hidden", "32", "--heads", "2", "--seq-len", "16",
+           "--batch-size", "8", "--lr", "0.01", "--sample-len", "30"]  # fmt: skip
+
+
+def char_lm(out: Path, *args: str, backend: str = "numpy") -> str:
+    proc = run_example("char_lm.py", *TINY_LM, "--out", str(out), *args, backend=backend,
+                       cwd=out.parent)  # fmt: skip
+    return proc.stdout
+
+
+@pytest.mark.parametrize(("model", "backend"), [("lstm", "numpy"), ("transformer", "strict")])
+def test_char_lm_smoke_learns_and_writes(model, backend, tmp_path):
+    out = tmp_path / "runs"
+    stdout = char_lm(out, "--model", model, backend=backend)
+    assert "epoch  2/2" in stdout and "--- sample (temperature 0.8)" in stdout
+    assert f"{model} (" in stdout and "parameters)" in stdout
+    assert_file(out / f"char_lm-{model}.png", PNG_MAGIC)
+    checkpoint = pg.load(out / f"char_lm-{model}.pgz")
+    assert checkpoint["epoch"] == 2 and len(checkpoint["chars"]) == 65
+    loss, val_loss = checkpoint["history"]["loss"], checkpoint["history"]["val_loss"]
+    # from about ln 65 = 4.17 (uniform over the characters) downwards
+    assert loss[1] < loss[0] < 4.3 and val_loss[1] < val_loss[0] < np.log(65)
+    reported = float(final_line(stdout, "final validation loss:").split()[3])
+    assert reported == pytest.approx(val_loss[1], abs=1e-4)
+
+
+def test_char_lm_resume_is_exact(tmp_path):
+    """2 epochs in one go == 1 epoch, then --resume to 2 (with dropout: the rng state too)."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    options = ["--model", "transformer", "--dropout", "0.1"]
+    char_lm(straight, *options, "--epochs", "2")
+    char_lm(resumed, *options, "--epochs", "1")
+    assert "resuming from" in char_lm(resumed, *options, "--epochs", "2", "--resume")
+    one_go = pg.load(straight / "char_lm-transformer.pgz")
+    continued = pg.load(resumed / "char_lm-transformer.pgz")
+    assert continued["epoch"] == 2
+    for key in ("model", "optimizer", "rng", "history", "chars"):
+        assert_same(one_go[key], continued[key], key)
+
+
+def test_char_lm_refuses_another_vocabulary_or_model(tmp_path):
+    out = tmp_path / "runs"
+    text = tmp_path / "abc.txt"
+    text.write_text("abc ab ba cab\n" * 40)
+    char_lm(out, "--data", str(text), "--sample-len", "0")
+    assert (out / "char_lm-lstm.pgz").is_file()
+    other = tmp_path / "xyz.txt"
+    other.write_text("xyz, zyx!\n" * 40)
+    env = {**os.environ, "POLYGRAD_BACKEND": "numpy"}
+    resume = [sys.executable, str(EXAMPLES / "char_lm.py"), *TINY_LM, "--out", str(out),
+              "--resume"]  # fmt: skip
+    proc = subprocess.run([*resume, "--data", str(other)], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "another vocabulary (5 characters, this one has 7)" in proc.stderr, proc.stderr
+    (out / "char_lm-lstm.pgz").rename(out / "char_lm-transformer.pgz")
+    proc = subprocess.run([*resume, "--data", str(text), "--model", "transformer"], env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "holds a lstm model, not a transformer" in proc.stderr, proc.stderr
+
+
+def test_char_lm_lstm_losses_equal_torchs_from_the_same_weights():
+    """The example's CharLSTM and the same layers in torch: equal losses over AdamW steps."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from models import CharLSTM
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    ours = CharLSTM(11, embed=6, hidden=8).double()
+    theirs = torch.nn.ModuleDict({"embed": torch.nn.Embedding(11, 6),
+                                  "lstm": torch.nn.LSTM(6, 8, batch_first=True),
+                                  "head": torch.nn.Linear(8, 11)}).double()  # fmt: skip
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    ids = np.random.default_rng(0).integers(0, 11, (4, 13))
+    x, y = pg.tensor(ids), torch.tensor(ids)
+    opt_ours = pg.optim.AdamW(ours.parameters(), lr=0.01)
+    opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=0.01)
+    for _ in range(3):
+        loss = pg.nn.functional.cross_entropy(ours(x[:, :-1])[0].reshape(-1, 11),
+                                              x[:, 1:].reshape(-1))  # fmt: skip
+        out, _ = theirs["lstm"](theirs["embed"](y[:, :-1]))
+        expected = torch.nn.functional.cross_entropy(theirs["head"](out).reshape(-1, 11),
+                                                     y[:, 1:].reshape(-1))  # fmt: skip
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-10)
+        for opt, value in ((opt_ours, loss), (opt_theirs, expected)):
+            opt.zero_grad()
+            value.backward()
+            opt.step()
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,12 +412,21 @@ BAD_VALUES = [
     ("scalar.py", ["--steps", "-5"], "argument --steps: " + INTEGER_RANGE + " '-5'"),
     ("scalar.py", ["--lr", "-1"], "argument --lr: must be a number > 0, got '-1'"),
     ("graph.py", ["--format", "gif"], "argument --format: invalid choice: 'gif'"),
+    ("char_lm.py", ["--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
+    ("char_lm.py", ["--seq-len", "0"], "argument --seq-len: " + INTEGER_RANGE + " '0'"),
+    ("char_lm.py", ["--temperature", "0"], "argument --temperature: must be a number > 0"),
+    (
+        "char_lm.py",
+        ["--model", "transformer", "--heads", "3"],
+        "argument --heads: --dim 64 is not a multiple of 3",
+    ),
+    ("char_lm.py", ["--data", "no-such.txt"], "argument --data: no file 'no-such.txt'"),
     ("demo.py", ["--steps", "0"], "argument --steps: " + INTEGER_RANGE + " '0'"),
     ("demo.py", ["--hidden", "-2"], "argument --hidden: " + INTEGER_RANGE + " '-2'"),
     ("demo.py", ["--lr", "-0.03"], "argument --lr: must be a number > 0, got '-0.03'"),
 ]
-ALL_EXAMPLES = ["digits.py", "spiral.py", "scalar.py", "graph.py", "demo.py"]
-WRITING_EXAMPLES = ["digits.py", "spiral.py", "graph.py"]
+ALL_EXAMPLES = ["digits.py", "char_lm.py", "spiral.py", "scalar.py", "graph.py", "demo.py"]
+WRITING_EXAMPLES = ["digits.py", "char_lm.py", "spiral.py", "graph.py"]
 
 
 def assert_usage_error(script: str, args: list[str], expected: str, cwd: Path, **env: str) -> None:

@@ -1,4 +1,4 @@
-"""Data for the examples and tests: the bundled digits, synthetic generators, and DataLoader.
+"""Data for the examples and tests: the bundled digits and text, synthetic generators, DataLoader.
 
 Datasets are host NumPy arrays (they are inputs, not computations); ``DataLoader`` moves them
 to the active backend's device once and yields batches of polygrad Tensors from there.
@@ -6,6 +6,7 @@ to the active backend's device once and yields batches of polygrad Tensors from 
 
 from __future__ import annotations
 
+import gzip
 import math
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -17,7 +18,15 @@ from .. import _backend
 from .._creation import tensor
 from .._tensor import Tensor
 
-__all__ = ["Digits", "load_digits", "make_spiral", "make_moons", "make_blobs", "DataLoader"]
+__all__ = [
+    "Digits",
+    "load_digits",
+    "load_shakespeare",
+    "make_spiral",
+    "make_moons",
+    "make_blobs",
+    "DataLoader",
+]
 
 
 class Digits(NamedTuple):
@@ -65,6 +74,28 @@ def load_digits() -> Digits:
     order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(y))
     test, val, train = np.split(order, [DIGITS_TEST, DIGITS_TEST + DIGITS_VAL])
     return Digits(x[train], y[train], x[val], y[val], x[test], y[test])
+
+
+def load_shakespeare() -> str:
+    """Tiny Shakespeare: 1,115,394 characters of the plays (40,000 lines), bundled with polygrad.
+
+    The text Andrej Karpathy assembled for char-rnn (public domain), shipped gzip-compressed
+    as ``polygrad/data/tinyshakespeare.txt.gz``; ``examples/char_lm.py`` trains on it.
+
+    Returns
+    -------
+    str
+        The whole text, 65 distinct characters.
+
+    Examples
+    --------
+    >>> from polygrad.data import load_shakespeare
+    >>> text = load_shakespeare()
+    >>> len(text), text[:14]
+    (1115394, 'First Citizen:')
+    """
+    with resources.files(__package__).joinpath("tinyshakespeare.txt.gz").open("rb") as f:
+        return gzip.decompress(f.read()).decode("utf-8")
 
 
 def _generator(seed: int | None) -> np.random.Generator:
