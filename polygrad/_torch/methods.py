@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _autograd, _creation, _inplace
+from .. import _tensor as _tensor_module
 from .. import ops as _ops
 from .._tensor import Tensor
 from . import creation as _cr
@@ -121,6 +122,7 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
+Tensor._version = property(_tensor_module.version, doc="in-place writes so far (torch)")
 
 _IN_PLACE = {
     "masked_fill_": (F.masked_fill, False),
