@@ -182,18 +182,72 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return return_types.topk(_ops.take_along_axis(input, idx, axis=dim), idx)
 
 
-@torch_function
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
-    """torch.median: the lower median; ``(values, indices)`` along ``dim``."""
-    if dim is None:
-        flat = _ops.reshape(input, (-1,))
-        return median(flat, 0).values
-    idx = _ops.argsort(input, axis=dim, stable=True)
-    idx = _narrow(idx, dim, (input.shape[dim] - 1) // 2, 1)
+def _nan_count(input: Tensor, dim: int) -> Tensor:
+    return _ops.sum(_ops.astype(_ops.isnan(input), _dtypes.int64), axis=dim, keepdims=True)
+
+
+def _at_sorted(input: Tensor, dim: int, keepdim: bool, position: Any, kind: str) -> Any:
+    """``(values, indices)`` of the element at ``position`` (an int, or int64 of the kept
+    shape) in the stable ascending order along ``dim``, NaN last: the gradient flows to that
+    index only, as torch's."""
+    order = _ops.argsort(input, axis=dim, stable=True)
+    if isinstance(position, int):
+        idx = _narrow(order, dim, position, 1)
+    else:
+        idx = _ops.take_along_axis(order, position, axis=dim)
     values = _ops.take_along_axis(input, idx, axis=dim)
     if not keepdim:
         values, idx = _ops.squeeze(values, dim), _ops.squeeze(idx, dim)
-    return return_types.median(values, idx)
+    return getattr(return_types, kind)(values, idx)
+
+
+def _spread_over_ties(input: Tensor, value: Tensor) -> Tensor:
+    """``value`` (a 0-d Tensor equal to elements of ``input``) whose gradient is spread evenly
+    over those elements, as torch's full reductions median/nanmedian do."""
+    hit = _ops.equal(input, value.detach())
+    ties = _ops.sum(_ops.astype(hit, input.dtype))
+    return value.detach() + _ops.sum(_ops.where(hit, input - value.detach(), 0.0)) / ties
+
+
+@torch_function
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.median: the lower median, NaN if the slice holds one; ``(values, indices)``
+    along ``dim`` (the gradient goes to that index), else a 0-d value whose gradient is
+    shared by the elements equal to it. Among equal values the index is the first in a stable
+    sort (torch does not document its choice)."""
+    if dim is None:
+        flat = _ops.reshape(input, (-1,))
+        value = median(flat, 0).values
+        return value if bool(_ops.isnan(value)) else _spread_over_ties(flat, value)
+    n, nans = input.shape[dim], _nan_count(input, dim)
+    position = _ops.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN when there is one
+    return _at_sorted(input, dim, keepdim, position, "median")
+
+
+@torch_function
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.nanmedian: the lower median of the non-NaN values (NaN for an all-NaN slice);
+    as :func:`median` otherwise."""
+    if dim is None:
+        flat = _ops.reshape(input, (-1,))
+        value = nanmedian(flat, 0).values
+        return value if bool(_ops.isnan(value)) else _spread_over_ties(flat, value)
+    left = input.shape[dim] - _nan_count(input, dim)
+    position = _ops.where(left > 0, (left - 1) // 2, 0)
+    return _at_sorted(input, dim, keepdim, position, "nanmedian")
+
+
+@torch_function
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.kthvalue: the ``k``-th smallest (1-based) along ``dim``, ``(values, indices)``;
+    among equal values the index is the first in a stable sort (torch's is undocumented)."""
+    n = input.shape[dim] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue: k ({k}) is out of range for dim {dim} of size {n}")
+    if input.ndim == 0:
+        out = kthvalue(_ops.reshape(input, (1,)), k, 0)
+        return return_types.kthvalue(*(_ops.reshape(o, ()) for o in out))
+    return _at_sorted(input, dim, keepdim, k - 1, "kthvalue")
 
 
 @torch_function

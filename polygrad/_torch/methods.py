@@ -77,7 +77,7 @@ def _inplace_method(name: str, fn: Any, needs_old: bool) -> Any:
 
 _FROM_FUNCTIONS = (
     "sum mean prod amax amin logsumexp var std max min argmax argmin all any softmax "
-    "log_softmax cumsum cumprod argsort sort topk median mode narrow norm split chunk unbind "
+    "log_softmax cumsum cumprod argsort sort topk median nanmedian kthvalue mode narrow norm split chunk unbind "
     "squeeze unsqueeze flatten transpose movedim t roll flip tril triu diagonal diag trace "
     "outer mm bmm mv dot addmm baddbmm eq ne lt le gt ge isclose allclose clamp clip clamp_min "
     "clamp_max lerp nonzero repeat_interleave gather scatter scatter_add index_select "
