@@ -57,3 +57,16 @@ def test_median_with_nan_is_nan_and_errors():
         torch.kthvalue(torch.tensor(DISTINCT), 5, 2)
     with pytest.raises(RuntimeError):
         pg.kthvalue(pg.tensor(DISTINCT), 5, 2)
+
+
+@pytest.mark.parametrize("shape, dim", [((5, 40), 1), ((30, 3, 4), 0), ((7,), 0), ((3, 1), 1)])
+def test_mode_values_match_torch_and_index_is_the_last_occurrence(shape, dim):
+    """torch's mode index among equal values is undocumented (the last one for short slices,
+    others for long ones); polygrad always reports the last occurrence."""
+    x = R.integers(0, 6, shape).astype(np.float64)
+    got, want = pg.mode(pg.tensor(x), dim, True), torch.mode(torch.tensor(x), dim, True)
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    hits = x == got.values.numpy()
+    flipped = np.flip(hits, axis=dim)
+    last = x.shape[dim] - 1 - np.argmax(flipped, axis=dim, keepdims=True)
+    np.testing.assert_array_equal(got.indices.numpy(), last)

@@ -252,22 +252,30 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
 
 @torch_function
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
-    """torch.mode: the most frequent value along ``dim`` (the smallest among ties)."""
-    x = _ops.moveaxis(input, dim, -1)
-    same = _ops.equal(_ops.expand_dims(x, axis=-1), _ops.expand_dims(x, axis=-2))
-    counts = _ops.sum(_ops.astype(same, _dtypes.int64), axis=-1)
-    n = x.shape[-1]
-    # rank by count, then by smaller value: sort by value, take the first of the top count
+    """torch.mode: the most frequent value along ``dim`` (the smallest among equally frequent
+    ones) and the last index holding it, as torch; the gradient goes to that index.
+
+    Sort-based, O(n log n) time and O(n) memory per slice: in the stable sorted order each run
+    of equal values starts and ends at a change of value; the longest run wins.
+    """
+    x = _ops.moveaxis(input, dim, -1) if input.ndim else _ops.reshape(input, (1,))
     order = _ops.argsort(x, axis=-1, stable=True)
-    c_sorted = _ops.take_along_axis(counts, order, axis=-1)
-    pick = _ops.argmax(c_sorted, axis=-1, keepdims=True)
-    value_pos = _ops.take_along_axis(order, pick, axis=-1)
-    values = _ops.take_along_axis(x, value_pos, axis=-1)
-    # torch reports the last position holding that value
-    hit = _ops.equal(x, values)
-    last = n - 1 - _ops.argmax(_ops.astype(_ops.flip(hit, axis=-1), _dtypes.int64), axis=-1)
-    idx = _ops.expand_dims(last, axis=-1)
+    s = _ops.take_along_axis(x, order, axis=-1).detach()
+    change = _ops.not_equal(s[..., 1:], s[..., :-1])
+    edge = _ops.equal(order[..., :1], order[..., :1])  # True
+    starts = _ops.concat([edge, change], axis=-1)
+    ends = _ops.concat([change, edge], axis=-1)
+    # the positions of the k-th start and the k-th end, in order (True sorts first)
+    start_pos = _ops.argsort(_ops.astype(~starts, _dtypes.int8), axis=-1, stable=True)
+    end_pos = _ops.argsort(_ops.astype(~ends, _dtypes.int8), axis=-1, stable=True)
+    runs = _ops.sum(_ops.astype(starts, _dtypes.int64), axis=-1, keepdims=True)
+    k = _ops.cumulative_sum(_ops.astype(_ops.equal(order, order), _dtypes.int64), axis=-1) - 1
+    length = _ops.where(k < runs, end_pos - start_pos + 1, 0)
+    best = _ops.argmax(length, axis=-1, keepdims=True)  # the first: the smallest value
+    idx = _ops.take_along_axis(order, _ops.take_along_axis(end_pos, best, axis=-1), axis=-1)
     values = _ops.take_along_axis(x, idx, axis=-1)
+    if input.ndim == 0:
+        return return_types.mode(_ops.reshape(values, ()), _ops.reshape(idx, ()))
     values, idx = _ops.moveaxis(values, -1, dim), _ops.moveaxis(idx, -1, dim)
     if not keepdim:
         values, idx = _ops.squeeze(values, dim), _ops.squeeze(idx, dim)
