@@ -217,6 +217,12 @@ class Cholesky(Function):
         return (_mT(xp, xp.linalg.solve(lt, _mT(xp, y))),)
 
 
+def _over_gaps(xp, m, lam, eye):
+    """``m_ij / (lam_j - lam_i)`` off the diagonal (``m_ii / 1`` on it): the F-matrix step the
+    eigh and svd rules share (``lam`` the eigenvalues, or the squared singular values)."""
+    return m / (xp.expand_dims(lam, axis=-2) - xp.expand_dims(lam, axis=-1) + eye)
+
+
 class Eigh(Function):
     saves = "output"
 
@@ -236,8 +242,7 @@ class Eigh(Function):
             # (a unit diagonal, as torch: repeated eigenvalues give inf, as there)
             vtgv = xp.matmul(vt, gv)
             skew = 0.5 * (vtgv - _mT(xp, vtgv))
-            gaps = xp.expand_dims(w, axis=-2) - xp.expand_dims(w, axis=-1) + _eye(xp, v)
-            inner = inner + skew / gaps
+            inner = inner + _over_gaps(xp, skew, w, _eye(xp, v))
         return (xp.matmul(v, xp.matmul(inner, vt)),)
 
 
@@ -267,7 +272,6 @@ class Svd(Function):
         if not (use_u or use_vh):
             return (xp.matmul(u * xp.expand_dims(gs, axis=-2), vh),)
         s_row, s_col = xp.expand_dims(s, axis=-2), xp.expand_dims(s, axis=-1)
-        gaps = s_row * s_row - s_col * s_col + eye
         off = 0.0
         if use_u:
             utgu = xp.matmul(_mT(xp, u), gu)
@@ -275,7 +279,7 @@ class Svd(Function):
         if use_vh:
             vhgv = xp.matmul(vh, _mT(xp, gvh))
             off = off + s_col * (vhgv - _mT(xp, vhgv))
-        inner = inner + off / gaps
+        inner = inner + _over_gaps(xp, off, s * s, eye)
         if m > n and use_u:
             gu_sinv = gu / s_row
             ga = xp.matmul(u, inner) + gu_sinv - xp.matmul(u, xp.matmul(_mT(xp, u), gu_sinv))
