@@ -79,6 +79,22 @@ from ._torch.creation import (
     randperm,
     zeros_like,
 )
+from ._torch.extras import (
+    broadcast_tensors,
+    count_nonzero,
+    finfo,
+    hstack,
+    iinfo,
+    is_complex,
+    is_floating_point,
+    is_nonzero,
+    meshgrid,
+    std_mean,
+    tensordot,
+    tile,
+    var_mean,
+    vstack,
+)
 from ._torch.functions import (
     addmm,
     all,
@@ -249,6 +265,7 @@ from . import (  # noqa: E402
     optim,
     serialization,
     sparse,
+    testing,
     utils,
 )
 from .amp import autocast  # noqa: E402
