@@ -6,6 +6,7 @@ one rule runs on raw arrays and, for ``create_graph=True``, on Tensors); this to
 is the PyTorch-flavoured API (``zeros(2, 3)``, ``nn``, ``optim``, ``utils.data``).
 """
 
+import sys as _sys
 import types as _types
 
 # _inplace attaches the in-place methods and t[k] = v to Tensor
@@ -57,8 +58,11 @@ from ._dtypes import (
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
 from ._serialization import CheckpointError, load, save
 from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from ._torch import (
+    linalg,  # torch.linalg (the standard's is polygrad.array_api.linalg)
+    return_types,
+)
 from ._torch import methods as _torch_methods  # noqa: F401  (attaches the Tensor methods)
-from ._torch import return_types
 from ._torch.creation import (
     as_tensor,
     bernoulli,
@@ -74,6 +78,22 @@ from ._torch.creation import (
     randn_like,
     randperm,
     zeros_like,
+)
+from ._torch.extras import (
+    broadcast_tensors,
+    count_nonzero,
+    finfo,
+    hstack,
+    iinfo,
+    is_complex,
+    is_floating_point,
+    is_nonzero,
+    meshgrid,
+    std_mean,
+    tensordot,
+    tile,
+    var_mean,
+    vstack,
 )
 from ._torch.functions import (
     addmm,
@@ -110,6 +130,7 @@ from ._torch.functions import (
     index_select,
     is_tensor,
     isclose,
+    kthvalue,
     le,
     lerp,
     log_softmax,
@@ -125,6 +146,7 @@ from ._torch.functions import (
     mode,
     movedim,
     mv,
+    nanmedian,
     narrow,
     ne,
     nonzero,
@@ -157,7 +179,6 @@ from ._torch.functions import (
     where,
 )
 from ._torch_compat import get_default_device, set_default_device
-from .array_api import linalg
 from .ops import (
     abs,
     add,
@@ -244,12 +265,14 @@ from . import (  # noqa: E402
     optim,
     serialization,
     sparse,
+    testing,
     utils,
 )
 from .amp import autocast  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled, set_grad_enabled  # noqa: E402
 from .nn import parallel as _nn_parallel  # noqa: E402, F401  (torch.nn.parallel)
 
+_sys.modules[__name__ + ".linalg"] = linalg  # import polygrad.linalg, as import torch.linalg
 _serialization._torch.PARAMETER.append(nn.Parameter)  # torch-format files rebuild Parameters
 
 

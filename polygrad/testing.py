@@ -10,7 +10,7 @@ from ._dtypes import float64
 from ._tensor import Tensor
 from .ops import astype
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+__all__ = ["GradcheckError", "assert_close", "gradcheck", "gradgradcheck"]
 
 
 class GradcheckError(AssertionError):
@@ -193,3 +193,67 @@ def gradgradcheck(
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(backward_fn, [*inputs, *vs], eps, atol, rtol, raise_exception)
+
+
+#: torch.testing.assert_close's default (rtol, atol) per dtype; integers and bool compare exactly
+_TOLERANCES = {
+    "float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+    "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7),
+}  # fmt: skip
+
+
+def assert_close(
+    actual: Any, expected: Any, *, rtol: float | None = None, atol: float | None = None,
+    equal_nan: bool = False, check_dtype: bool = True, msg: str | None = None, **ignored: Any,
+) -> None:  # fmt: skip
+    """torch.testing.assert_close for tensors and numbers: same shape, same dtype (unless
+    ``check_dtype=False``), ``|actual - expected| <= atol + rtol * |expected|`` elementwise
+    with torch's default tolerances per dtype.
+
+    Raises
+    ------
+    AssertionError
+        If they differ; ValueError if only one of ``rtol``/``atol`` is given.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> polygrad.testing.assert_close(polygrad.ones(2), polygrad.ones(2) + 1e-7)
+    """
+    from ._creation import tensor
+    from .ops import abs as _abs
+    from .ops import isnan
+    from .ops import max as _max
+    from .ops import sum as _sum
+
+    if (rtol is None) != (atol is None):
+        raise ValueError("Both 'rtol' and 'atol' must be either specified or omitted")
+    a = actual if isinstance(actual, Tensor) else tensor(actual)
+    e = expected if isinstance(expected, Tensor) else tensor(expected, device=a.device)
+    if a.shape != e.shape:
+        raise AssertionError(
+            msg or f"The values for attribute 'shape' do not match: {a.shape} != {e.shape}."
+        )
+    if check_dtype and a.dtype != e.dtype:
+        raise AssertionError(
+            msg or f"The values for attribute 'dtype' do not match: {a.dtype} != {e.dtype}."
+        )
+    if rtol is None:
+        rtol, atol = _TOLERANCES.get(a.dtype.name, (0.0, 0.0))
+    a, e = a.detach(), e.detach()
+    if a.dtype != e.dtype:
+        e = astype(e, a.dtype)
+    a64, e64 = astype(a, float64), astype(e, float64)
+    diff = _abs(a64 - e64)
+    close = (a64 == e64) | (diff <= atol + rtol * _abs(e64))
+    if equal_nan:
+        close = close | (isnan(a64) & isnan(e64))
+    n_bad = int(_sum(astype(~close, float64)).item())
+    if n_bad:
+        worst = float(_max(diff).item())
+        raise AssertionError(
+            msg
+            or f"Tensor-likes are not close!\n\nMismatched elements: {n_bad} / {a.numel()} "
+            f"({100 * n_bad / max(a.numel(), 1):.1f}%)\nGreatest absolute difference: {worst} "
+            f"(up to {atol} allowed)\nrtol {rtol}"
+        )

@@ -505,3 +505,48 @@ def test_products_defaults_and_strict():
             mod.vjp(lambda x, y: x * 2, (a, a), a * 0 + 1, strict=True)
         with pytest.raises(RuntimeError):
             mod.vjp(lambda x: (x * 2).sum(), a, (a, a))  # v of the wrong structure
+
+
+def _double_in_place(lib):
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    return Double
+
+
+@pytest.mark.parametrize("lib", [torch, pg], ids=["torch", "polygrad"])
+def test_mark_dirty_in_place_function(lib):
+    """As torch: the output is the input itself, its version bumped, the graph rebased."""
+    a = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+    b = a * 3
+    before = b._version
+    c = _double_in_place(lib).apply(b)
+    assert c is b and b._version - before == 2
+    assert type(c.grad_fn).__name__ == "DoubleBackward"
+    assert c.tolist() == [6.0, -12.0]
+    (c * c).sum().backward()
+    assert a.grad.tolist() == [72.0, -144.0]  # d/da (6a)^2 = 72a
+    with pytest.raises(RuntimeError, match="leaf"):
+        _double_in_place(lib).apply(lib.tensor([1.0], requires_grad=True))
+    plain = lib.tensor([1.0])  # nothing requires grad: modified in place, no graph
+    assert _double_in_place(lib).apply(plain) is plain and plain.tolist() == [2.0]
+
+
+def test_forward_ad_is_refused_naming_torch():
+    from polygrad.autograd import forward_ad as fwad
+
+    with pytest.raises(NotImplementedError, match="torch.autograd.forward_ad.dual_level"):
+        with fwad.dual_level():
+            pass
+    for name in ("make_dual", "unpack_dual"):
+        with pytest.raises(NotImplementedError, match=f"torch.autograd.forward_ad.{name}"):
+            getattr(fwad, name)(pg.ones(2), pg.ones(2))
+    assert pg.autograd.forward_ad is fwad

@@ -16,7 +16,7 @@ from typing import Any
 
 #: torch.return_types: named (values, indices) pairs
 return_types = type(inspect)("polygrad.return_types")
-for _n in ("max", "min", "sort", "topk", "median", "mode", "kthvalue"):
+for _n in ("max", "min", "sort", "topk", "median", "nanmedian", "mode", "kthvalue"):
     _t = namedtuple(_n, ["values", "indices"])
     _t.__module__ = "polygrad.return_types"
     setattr(return_types, _n, _t)

@@ -182,38 +182,100 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return return_types.topk(_ops.take_along_axis(input, idx, axis=dim), idx)
 
 
-@torch_function
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
-    """torch.median: the lower median; ``(values, indices)`` along ``dim``."""
-    if dim is None:
-        flat = _ops.reshape(input, (-1,))
-        return median(flat, 0).values
-    idx = _ops.argsort(input, axis=dim, stable=True)
-    idx = _narrow(idx, dim, (input.shape[dim] - 1) // 2, 1)
+def _nan_count(input: Tensor, dim: int) -> Tensor:
+    return _ops.sum(_ops.astype(_ops.isnan(input), _dtypes.int64), axis=dim, keepdims=True)
+
+
+def _at_sorted(input: Tensor, dim: int, keepdim: bool, position: Any, kind: str) -> Any:
+    """``(values, indices)`` of the element at ``position`` (an int, or int64 of the kept
+    shape) in the stable ascending order along ``dim``, NaN last: the gradient flows to that
+    index only, as torch's."""
+    order = _ops.argsort(input, axis=dim, stable=True)
+    if isinstance(position, int):
+        idx = _narrow(order, dim, position, 1)
+    else:
+        idx = _ops.take_along_axis(order, position, axis=dim)
     values = _ops.take_along_axis(input, idx, axis=dim)
     if not keepdim:
         values, idx = _ops.squeeze(values, dim), _ops.squeeze(idx, dim)
-    return return_types.median(values, idx)
+    return getattr(return_types, kind)(values, idx)
+
+
+def _spread_over_ties(input: Tensor, value: Tensor) -> Tensor:
+    """``value`` (a 0-d Tensor equal to elements of ``input``) whose gradient is spread evenly
+    over those elements, as torch's full reductions median/nanmedian do."""
+    hit = _ops.equal(input, value.detach())
+    ties = _ops.sum(_ops.astype(hit, input.dtype))
+    return value.detach() + _ops.sum(_ops.where(hit, input - value.detach(), 0.0)) / ties
+
+
+@torch_function
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.median: the lower median, NaN if the slice holds one; ``(values, indices)``
+    along ``dim`` (the gradient goes to that index), else a 0-d value whose gradient is
+    shared by the elements equal to it. Among equal values the index is the first in a stable
+    sort (torch does not document its choice)."""
+    if dim is None:
+        flat = _ops.reshape(input, (-1,))
+        value = median(flat, 0).values
+        return value if bool(_ops.isnan(value)) else _spread_over_ties(flat, value)
+    n, nans = input.shape[dim], _nan_count(input, dim)
+    position = _ops.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN when there is one
+    return _at_sorted(input, dim, keepdim, position, "median")
+
+
+@torch_function
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.nanmedian: the lower median of the non-NaN values (NaN for an all-NaN slice);
+    as :func:`median` otherwise."""
+    if dim is None:
+        flat = _ops.reshape(input, (-1,))
+        value = nanmedian(flat, 0).values
+        return value if bool(_ops.isnan(value)) else _spread_over_ties(flat, value)
+    left = input.shape[dim] - _nan_count(input, dim)
+    position = _ops.where(left > 0, (left - 1) // 2, 0)
+    return _at_sorted(input, dim, keepdim, position, "nanmedian")
+
+
+@torch_function
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
+    """torch.kthvalue: the ``k``-th smallest (1-based) along ``dim``, ``(values, indices)``;
+    among equal values the index is the first in a stable sort (torch's is undocumented)."""
+    n = input.shape[dim] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue: k ({k}) is out of range for dim {dim} of size {n}")
+    if input.ndim == 0:
+        out = kthvalue(_ops.reshape(input, (1,)), k, 0)
+        return return_types.kthvalue(*(_ops.reshape(o, ()) for o in out))
+    return _at_sorted(input, dim, keepdim, k - 1, "kthvalue")
 
 
 @torch_function
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:  # noqa: A002
-    """torch.mode: the most frequent value along ``dim`` (the smallest among ties)."""
-    x = _ops.moveaxis(input, dim, -1)
-    same = _ops.equal(_ops.expand_dims(x, axis=-1), _ops.expand_dims(x, axis=-2))
-    counts = _ops.sum(_ops.astype(same, _dtypes.int64), axis=-1)
-    n = x.shape[-1]
-    # rank by count, then by smaller value: sort by value, take the first of the top count
+    """torch.mode: the most frequent value along ``dim`` (the smallest among equally frequent
+    ones) and the last index holding it, as torch; the gradient goes to that index.
+
+    Sort-based, O(n log n) time and O(n) memory per slice: in the stable sorted order each run
+    of equal values starts and ends at a change of value; the longest run wins.
+    """
+    x = _ops.moveaxis(input, dim, -1) if input.ndim else _ops.reshape(input, (1,))
     order = _ops.argsort(x, axis=-1, stable=True)
-    c_sorted = _ops.take_along_axis(counts, order, axis=-1)
-    pick = _ops.argmax(c_sorted, axis=-1, keepdims=True)
-    value_pos = _ops.take_along_axis(order, pick, axis=-1)
-    values = _ops.take_along_axis(x, value_pos, axis=-1)
-    # torch reports the last position holding that value
-    hit = _ops.equal(x, values)
-    last = n - 1 - _ops.argmax(_ops.astype(_ops.flip(hit, axis=-1), _dtypes.int64), axis=-1)
-    idx = _ops.expand_dims(last, axis=-1)
+    s = _ops.take_along_axis(x, order, axis=-1).detach()
+    change = _ops.not_equal(s[..., 1:], s[..., :-1])
+    edge = _ops.equal(order[..., :1], order[..., :1])  # True
+    starts = _ops.concat([edge, change], axis=-1)
+    ends = _ops.concat([change, edge], axis=-1)
+    # the positions of the k-th start and the k-th end, in order (True sorts first)
+    start_pos = _ops.argsort(_ops.astype(~starts, _dtypes.int8), axis=-1, stable=True)
+    end_pos = _ops.argsort(_ops.astype(~ends, _dtypes.int8), axis=-1, stable=True)
+    runs = _ops.sum(_ops.astype(starts, _dtypes.int64), axis=-1, keepdims=True)
+    k = _ops.cumulative_sum(_ops.astype(_ops.equal(order, order), _dtypes.int64), axis=-1) - 1
+    length = _ops.where(k < runs, end_pos - start_pos + 1, 0)
+    best = _ops.argmax(length, axis=-1, keepdims=True)  # the first: the smallest value
+    idx = _ops.take_along_axis(order, _ops.take_along_axis(end_pos, best, axis=-1), axis=-1)
     values = _ops.take_along_axis(x, idx, axis=-1)
+    if input.ndim == 0:
+        return return_types.mode(_ops.reshape(values, ()), _ops.reshape(idx, ()))
     values, idx = _ops.moveaxis(values, -1, dim), _ops.moveaxis(idx, -1, dim)
     if not keepdim:
         values, idx = _ops.squeeze(values, dim), _ops.squeeze(idx, dim)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _autograd, _creation, _inplace
+from .. import _tensor as _tensor_module
 from .. import ops as _ops
 from .._tensor import Tensor
 from . import creation as _cr
@@ -76,7 +77,7 @@ def _inplace_method(name: str, fn: Any, needs_old: bool) -> Any:
 
 _FROM_FUNCTIONS = (
     "sum mean prod amax amin logsumexp var std max min argmax argmin all any softmax "
-    "log_softmax cumsum cumprod argsort sort topk median mode narrow norm split chunk unbind "
+    "log_softmax cumsum cumprod argsort sort topk median nanmedian kthvalue mode narrow norm split chunk unbind "
     "squeeze unsqueeze flatten transpose movedim t roll flip tril triu diagonal diag trace "
     "outer mm bmm mv dot addmm baddbmm eq ne lt le gt ge isclose allclose clamp clip clamp_min "
     "clamp_max lerp nonzero repeat_interleave gather scatter scatter_add index_select "
@@ -121,6 +122,7 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
+Tensor._version = property(_tensor_module.version, doc="in-place writes so far (torch)")
 
 _IN_PLACE = {
     "masked_fill_": (F.masked_fill, False),

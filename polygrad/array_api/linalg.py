@@ -27,7 +27,7 @@ Examples
 --------
 >>> import polygrad
 >>> a = polygrad.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=polygrad.float64, requires_grad=True)
->>> polygrad.linalg.det(a).backward()
+>>> polygrad.array_api.linalg.det(a).backward()
 >>> [[round(v, 12) for v in row] for row in a.grad.tolist()]  # the cofactors
 [[3.0, -1.0], [-1.0, 2.0]]
 """
@@ -87,7 +87,7 @@ def matmul(x1: Tensor, x2: Tensor, /) -> Tensor:
     Examples
     --------
     >>> import polygrad
-    >>> polygrad.linalg.matmul(polygrad.eye(2), polygrad.ones(2)).tolist()
+    >>> polygrad.array_api.linalg.matmul(polygrad.eye(2), polygrad.ones(2)).tolist()
     [1.0, 1.0]
     """
     return _matmul(x1, x2)
@@ -109,7 +109,7 @@ def matrix_transpose(x: Tensor, /) -> Tensor:
     Examples
     --------
     >>> import polygrad
-    >>> polygrad.linalg.matrix_transpose(polygrad.ones(2, 3)).shape
+    >>> polygrad.array_api.linalg.matrix_transpose(polygrad.ones(2, 3)).shape
     (3, 2)
     """
     return _matrix_transpose(x)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import _autograd
 from .._tensor import Tensor
-from . import functional
+from . import forward_ad, functional
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -29,6 +29,7 @@ __all__ = [
     "FunctionCtx",
     "backward",
     "enable_grad",
+    "forward_ad",
     "functional",
     "grad",
     "inference_mode",

@@ -40,6 +40,7 @@ class FunctionCtx:
         self._saved: tuple = ()
         self._versions: tuple = ()
         self._non_differentiable: set[int] = set()
+        self._dirty: tuple = ()
         self._name = "Function"
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
@@ -91,11 +92,18 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors: Tensor) -> None:
-        """Not supported: in-place custom Functions."""
-        raise NotImplementedError(
-            "polygrad does not implement torch.autograd.Function's ctx.mark_dirty (custom "
-            "Functions that modify their inputs in place); return a new tensor instead"
-        )
+        """Declare inputs that ``forward`` modified in place and returns: each such output is
+        the input tensor itself, now produced by this Function (its earlier history feeds
+        the Function's inputs), as torch's.
+
+        Raises (at ``apply``)
+        ------
+        RuntimeError
+            For a leaf that requires grad (torch's in-place-on-leaf error).
+        NotImplementedError
+            For a view (torch rebases the view's base; polygrad does not).
+        """
+        self._dirty = tensors
 
 
 class _Grads:
@@ -299,12 +307,38 @@ class Function:
         single = not isinstance(output, tuple)
         outs = [output] if single else list(output)
         positions = [i for i, o in enumerate(outs) if isinstance(o, Tensor)]
+        dirty = _check_dirty(cls, ctx, tensors, outs, record)
         for i in positions:
-            if any(outs[i] is t for t in tensors):  # an input returned as is: a new tensor
+            # an input returned as is is a new tensor, unless it was modified in place
+            if any(outs[i] is t for t in tensors) and id(outs[i]) not in dirty:
                 outs[i] = outs[i].detach()
         if record and positions:
             _record(cls, ctx, args, [outs[i] for i in positions], tensors[0]._xp)
         return outs[0] if single else tuple(outs)
+
+
+def _check_dirty(cls: type, ctx: FunctionCtx, tensors: list, outs: list, record: bool) -> set:
+    """The ids of the ``mark_dirty`` inputs, checked as torch checks them."""
+    for t in ctx._dirty:
+        if not any(t is a for a in tensors):
+            raise RuntimeError(f"{cls.__name__}: mark_dirty got a tensor that is not an input")
+        if not any(t is o for o in outs):
+            raise RuntimeError(
+                f"{cls.__name__}: a tensor marked dirty must be returned as an output of forward"
+            )
+        if record and t.requires_grad and t._node is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation "
+                f"({cls.__name__}.forward, marked dirty); clone it first"
+            )
+        if t._view is not None:
+            raise NotImplementedError(
+                f"polygrad does not implement torch.autograd.Function's ctx.mark_dirty on a "
+                f"view ({cls.__name__}); mark a tensor that is not a view, or clone the view"
+            )
+    for t in ctx._dirty:
+        _tensor.mark_modified(t)  # torch bumps the version once more for mark_dirty
+    return {id(t) for t in ctx._dirty}
 
 
 def _record(fn: type, ctx: FunctionCtx, args: tuple, outs: list, xp: Any) -> None:

@@ -222,7 +222,36 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     return [value] * n
 
 
-class OneCycleLR(LRScheduler):
+class _MomentumCycle:
+    """The momentum (or Adam's beta1) that OneCycleLR and CyclicLR move opposite to the rate."""
+
+    def __init__(
+        self, optimizer: Optimizer, cycle_momentum: bool, base: Any, top: Any, last_epoch: int
+    ) -> None:
+        self.cycle_momentum = cycle_momentum
+        if not cycle_momentum:
+            return
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError(
+                "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+            )
+        self.use_beta1 = "betas" in optimizer.defaults
+        tops = _per_group("max_momentum", optimizer, top)
+        bases = _per_group("base_momentum", optimizer, base)
+        if last_epoch == -1:
+            for top_m, base_m, group in zip(tops, bases, optimizer.param_groups):
+                self._set_momentum(group, top_m)
+                group["max_momentum"] = top_m
+                group["base_momentum"] = base_m
+
+    def _set_momentum(self, group: dict, value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+class OneCycleLR(_MomentumCycle, LRScheduler):
     """The 1cycle policy (Smith and Topin 2018), as ``torch.optim.lr_scheduler.OneCycleLR``:
     the rate rises from ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of
     ``total_steps``, then anneals to ``initial_lr / final_div_factor``; with
@@ -317,27 +346,10 @@ class OneCycleLR(LRScheduler):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
-            tops = _per_group("max_momentum", optimizer, max_momentum)
-            bases = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for top, base, group in zip(tops, bases, optimizer.param_groups):
-                    self._set_momentum(group, top)
-                    group["max_momentum"] = top
-                    group["base_momentum"] = base
-        super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict, value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
+        _MomentumCycle.__init__(
+            self, optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch
+        )
+        LRScheduler.__init__(self, optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":

@@ -454,7 +454,26 @@ class MultiplicativeLR(LambdaLR):
         return self._current_lrs()
 
 
-class ConstantLR(LRScheduler):
+class _WarmUp(LRScheduler):
+    """ConstantLR's and LinearLR's shared form: the rates times ``_start()`` at epoch 0, then
+    times ``_ratio()`` at each epoch where the factor changes (None where it does not)."""
+
+    def _start(self) -> float:
+        raise NotImplementedError
+
+    def _ratio(self) -> float | None:
+        raise NotImplementedError
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self._start() for lr in self._current_lrs()]
+        ratio = self._ratio()
+        if ratio is None:
+            return self._current_lrs()
+        return [lr * ratio for lr in self._current_lrs()]
+
+
+class ConstantLR(_WarmUp):
     """Multiply the learning rates by ``factor`` for the first ``total_iters`` epochs, as
     ``torch.optim.lr_scheduler.ConstantLR``.
 
@@ -491,12 +510,11 @@ class ConstantLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        if self.last_epoch == 0:
-            return [lr * self.factor for lr in self._current_lrs()]
-        if self.last_epoch != self.total_iters:
-            return self._current_lrs()
-        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+    def _start(self) -> float:
+        return self.factor
+
+    def _ratio(self) -> float | None:
+        return 1.0 / self.factor if self.last_epoch == self.total_iters else None
 
     def _get_closed_form_lr(self) -> list[float]:
         return [
@@ -505,7 +523,7 @@ class ConstantLR(LRScheduler):
         ]
 
 
-class LinearLR(LRScheduler):
+class LinearLR(_WarmUp):
     """Change the learning rates linearly from ``start_factor`` to ``end_factor`` times their
     initial value over ``total_iters`` epochs, as ``torch.optim.lr_scheduler.LinearLR``.
 
@@ -549,14 +567,14 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float]:
-        if self.last_epoch == 0:
-            return [lr * self.start_factor for lr in self._current_lrs()]
+    def _start(self) -> float:
+        return self.start_factor
+
+    def _ratio(self) -> float | None:
         if self._is_initial or self.last_epoch > self.total_iters:
-            return self._current_lrs()
+            return None
         span = self.end_factor - self.start_factor
-        factor = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
-        return [lr * factor for lr in self._current_lrs()]
+        return 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
 
     def _get_closed_form_lr(self) -> list[float]:
         span = self.end_factor - self.start_factor

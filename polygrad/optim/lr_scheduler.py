@@ -3,9 +3,11 @@
 The simple ones (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR,
 LambdaLR, MultiplicativeLR, ReduceLROnPlateau) live in ``_lr_simple``, the ones made of phases
 (SequentialLR, CosineAnnealingWarmRestarts, OneCycleLR) in ``_lr_phases``, which builds on the
-first: two files, and an import graph without a cycle.
+first, and PolynomialLR, CyclicLR, ChainedScheduler in ``_lr_cyclic``, which builds on both:
+an import graph without a cycle.
 """
 
+from ._lr_cyclic import ChainedScheduler, CyclicLR, PolynomialLR
 from ._lr_phases import CosineAnnealingWarmRestarts, OneCycleLR, SequentialLR
 from ._lr_simple import (
     ConstantLR,
@@ -34,4 +36,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "CosineAnnealingWarmRestarts",
     "OneCycleLR",
+    "PolynomialLR",
+    "CyclicLR",
+    "ChainedScheduler",
 ]
