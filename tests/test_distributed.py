@@ -60,6 +60,13 @@ def test_ddp_equals_one_process_with_the_global_batch(n):
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(n):
+    # uneven shards (an empty one on 3 ranks), running statistics, gradients, DDP training
+    _ok(_mpiexec(n, "syncbn.py"), f"syncbn ok on {n} ranks")
+
+
+@needs_mpi
 @pytest.mark.parametrize("how", ["kill", "raise"])
 def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
     start = time.monotonic()

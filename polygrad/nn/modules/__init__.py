@@ -2,9 +2,11 @@
 
 One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parameter),
 ``container``, ``linear``, ``flatten``, ``sparse`` (Embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
+``conv``, ``pooling``, ``rnn``, ``activation``, ``mlp`` and ``loss``; ``_syncbn``
+(SyncBatchNorm, whose statistics span the ranks of ``polygrad.distributed``).
 """
 
+from ._syncbn import SyncBatchNorm
 from .activation import (
     CELU,
     ELU,
@@ -117,6 +119,7 @@ __all__ = [
     "Softmin",
     "Softshrink",
     "Softsign",
+    "SyncBatchNorm",
     "Tanhshrink",
     "Threshold",
     "RNNBase",
