@@ -79,6 +79,44 @@ def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
         assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr
 
 
+DIGITS = ROOT / "examples" / "digits.py"
+
+
+def _digits(launch: list[str], out: Path, *args: str) -> str:
+    cmd = [*launch, sys.executable, str(DIGITS), "--distributed", "--out", str(out), *args]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+                            cwd=out.parent)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@needs_mpi
+def test_digits_distributed_resumes_on_another_number_of_processes(tmp_path):
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    out = tmp_path / "runs"
+    first = _digits([MPIEXEC, "-n", "2"], out, "--batchnorm", "--epochs", "2")
+    # rank 0 alone prints: one banner, one progress bar per epoch, one result line
+    assert first.count("data-parallel on 2 process(es), mpi") == 1, first
+    assert first.count("batch 32 per process x 2") == 1, first
+    assert first.count("epoch  2/2") >= 1 and first.count("test accuracy") == 1, first
+    checkpoint = pg.load(out / "digits-mlp.pgz")  # written by rank 0, no per-rank state
+    assert checkpoint["epoch"] == 2 and len(checkpoint["history"]["loss"]) == 2
+    assert not any(k.startswith("module.") for k in checkpoint["model"]), list(checkpoint["model"])
+    again = _digits([MPIEXEC, "-n", "3"], out, "--batchnorm", "--epochs", "4", "--resume")
+    assert again.count("resuming from") == 1 and "batch 32 per process x 3" in again, again
+    assert pg.load(out / "digits-mlp.pgz")["epoch"] == 4
+    accuracy = float(again.split("test accuracy: ")[1].split("%")[0])
+    assert accuracy > 85.0 and "after 4 epochs" in again, again
+
+
+@pytest.mark.skipif(not dist.is_mpi_available(), reason="mpi4py missing")
+def test_digits_distributed_without_mpiexec_runs_as_one_process(tmp_path):
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    out = _digits([], tmp_path / "runs", "--smoke")
+    assert "data-parallel on 1 process(es), mpi (launch with mpiexec -n P" in out, out
+    assert (tmp_path / "runs" / "digits-mlp.pgz").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
