@@ -67,7 +67,7 @@ def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("how", ["kill", "raise"])
+@pytest.mark.parametrize("how", ["kill", "raise", "hang"])
 def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
     start = time.monotonic()
     result = _mpiexec(3, "fault.py", how)
@@ -77,6 +77,10 @@ def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
     assert elapsed < 60, f"the job took {elapsed:.0f} s to end after rank 1 failed"
     if how == "raise":  # the failed rank is named
         assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr
+    if how == "kill":  # mpiexec reports the signal (SIGKILL leaves the rank no last word)
+        assert "signal 9" in result.stdout + result.stderr, result.stdout + result.stderr
+    if how == "hang":  # the 2 s timeout of init_process_group ends the waiting ranks
+        assert "all_reduce did not complete within 2 s on rank" in result.stderr, result.stderr
 
 
 DIGITS = ROOT / "examples" / "digits.py"
