@@ -1,6 +1,7 @@
 """Run under mpiexec: one rank fails while the others wait in an all_reduce; the job must end,
 non-zero, not hang. argv[1]: "kill" (rank 1 SIGKILLs itself: mpiexec ends the job; no process
-can name the rank, as SIGKILL runs no code, and MPICH's report names some PID of the job), "raise" (an uncaught exception: the job aborts naming rank 1),
+can name the rank, as SIGKILL runs no code; MPICH's report names some PID of the job),
+"raise" (an uncaught exception: the job aborts naming rank 1),
 "hang" (rank 1 sleeps: the others give up after the 2 s timeout, naming themselves)."""
 
 import os
