@@ -103,7 +103,7 @@ def distributed(session: nox.Session) -> None:
     Installs the mpi extra (mpi4py and the MPICH wheel, which brings mpiexec); skips with a
     message when no mpiexec can be found after that.
     """
-    session.install("-e", ".[mpi]", "-r", "backends/test.txt")
+    session.install("-e", ".[mpi,examples]", "-r", "backends/test.txt")
     import os
     import shutil
 

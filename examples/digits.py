@@ -11,6 +11,7 @@ Usage
     python examples/digits.py --batchnorm --dropout 0.2 --optimizer sgd
     python examples/digits.py --epochs 10           # stop early (or press Ctrl-C) ...
     python examples/digits.py --resume --epochs 30  # ... and continue from the checkpoint
+    mpiexec -n 2 python examples/digits.py --distributed  # DDP: global batch 2 x --batch-size
     POLYGRAD_BACKEND=cupy python examples/digits.py # the same on a GPU
 
 Outputs, in ``--out`` (default ``runs/``), named after the model:
@@ -18,6 +19,10 @@ Outputs, in ``--out`` (default ``runs/``), named after the model:
 - ``digits-mlp.pgz``: a checkpoint written after every epoch (model, optimizer, scheduler,
   epoch, random-number state and history), which ``--resume`` continues from exactly;
 - ``digits-mlp.png``: training loss, and training and validation accuracy, per epoch.
+
+``--distributed`` (see ``data_parallel.py``): each process trains a DistributedDataParallel
+copy on its DistributedSampler shard, only rank 0 prints and writes the checkpoint, and
+``--resume`` may use another number of processes. Without mpiexec it runs as one process.
 
 Needs the examples extra: ``pip install -e ".[examples]"`` (matplotlib and tqdm).
 """
@@ -33,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import cli  # first: it sets thread defaults before NumPy loads, and checks the backend
+import data_parallel
 
 try:
     import matplotlib
@@ -131,6 +137,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help=f"tiny budget for tests: {SMOKE_BATCHES} batches per epoch",
     )
+    data_parallel.add_flag(parser)
     args = cli.parse(parser, argv)
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
@@ -230,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> None:
     """Resume (if asked), train and evaluate, appending each epoch saved to ``saved``."""
     config = {name: getattr(args, name) for name in RUN_SETTINGS}
+    par = data_parallel.Parallel(args.distributed)
 
     if args.resume:
         if not checkpoint_path.exists():
@@ -256,9 +264,10 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     # The CNN reads (N, 1, 8, 8) images, the MLP flat vectors of 64 pixels.
     data = load_digits()
     shape = (-1, 1, 8, 8) if config["model"] == "cnn" else (-1, 64)
-    train = DataLoader(
-        (data.x_train.reshape(shape), data.y_train), config["batch_size"], shuffle=True
+    train = par.train_loader(
+        (data.x_train.reshape(shape), data.y_train), config["batch_size"], config["seed"]
     )
+    net = par.wrap(model)  # DDP under --distributed; `model` holds the same parameters
     val = DataLoader((data.x_val.reshape(shape), data.y_val), batch_size=500)
     test = DataLoader((data.x_test.reshape(shape), data.y_test), batch_size=500)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
@@ -267,12 +276,14 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     backend = pg.get_backend()
     print(
         f"{config['model']} ({n_params:,} parameters) on {backend.name} ({backend.device}), "
-        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}, "
+        f"{config['optimizer']} lr {config['lr']:g}, batch {config['batch_size']}"
+        f"{f' per process x {par.size}' if par.enabled else ''}, "
         f"{len(data.y_train)} training images"
     )
     batches = min(len(train), SMOKE_BATCHES) if config["smoke"] else len(train)
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
+        data_parallel.set_epoch(train, epoch)
         with tqdm(
             total=batches,
             desc=f"epoch {epoch + 1:2d}/{args.epochs}",
@@ -280,8 +291,8 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
             file=sys.stdout,
             ncols=100,
         ) as bar:
-            loss, train_acc = train_epoch(model, train, optimizer, loss_fn, bar)
-            val_acc, _ = accuracy(model, val)
+            loss, train_acc = par.average(*train_epoch(net, train, optimizer, loss_fn, bar))
+            val_acc, _ = accuracy(net, val)
             bar.set_postfix(
                 {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
                 refresh=False,
@@ -301,17 +312,20 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
         # `saved` is updated too makes main's message name the epoch the file holds.
         with cli.interrupts_held():
-            pg.save(state, checkpoint_path)
+            if par.main:
+                pg.save(state, checkpoint_path)
             saved.append(epoch + 1)
     seconds = time.perf_counter() - began
 
-    test_acc, correct = accuracy(model, test)
+    test_acc, correct = accuracy(net, test)
     print(
         f"test accuracy: {100 * test_acc:.2f}% ({correct}/{len(data.y_test)}) "
         f"after {len(history['loss'])} epochs, {seconds:.1f} s of training"
     )
     plot_path = args.out / f"digits-{config['model']}.png"
-    plot(history, f"digits, {config['model']}: test accuracy {100 * test_acc:.1f}%", plot_path)
+    title = f"digits, {config['model']}: test accuracy {100 * test_acc:.1f}%"
+    if par.main:
+        plot(history, title, plot_path)
     print(f"wrote {plot_path} and {checkpoint_path}")
 
 

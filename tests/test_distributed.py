@@ -60,7 +60,14 @@ def test_ddp_equals_one_process_with_the_global_batch(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("how", ["kill", "raise"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(n):
+    # uneven shards (an empty one on 3 ranks), running statistics, gradients, DDP training
+    _ok(_mpiexec(n, "syncbn.py"), f"syncbn ok on {n} ranks")
+
+
+@needs_mpi
+@pytest.mark.parametrize("how", ["kill", "raise", "hang"])
 def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
     start = time.monotonic()
     result = _mpiexec(3, "fault.py", how)
@@ -70,6 +77,48 @@ def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
     assert elapsed < 60, f"the job took {elapsed:.0f} s to end after rank 1 failed"
     if how == "raise":  # the failed rank is named
         assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr
+    if how == "kill":  # mpiexec reports the signal (SIGKILL leaves the rank no last word)
+        assert "signal 9" in result.stdout + result.stderr, result.stdout + result.stderr
+    if how == "hang":  # the 2 s timeout of init_process_group ends the waiting ranks
+        assert "all_reduce did not complete within 2 s on rank" in result.stderr, result.stderr
+
+
+DIGITS = ROOT / "examples" / "digits.py"
+
+
+def _digits(launch: list[str], out: Path, *args: str) -> str:
+    cmd = [*launch, sys.executable, str(DIGITS), "--distributed", "--out", str(out), *args]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+                            cwd=out.parent)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@needs_mpi
+def test_digits_distributed_resumes_on_another_number_of_processes(tmp_path):
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    out = tmp_path / "runs"
+    first = _digits([MPIEXEC, "-n", "2"], out, "--batchnorm", "--epochs", "2")
+    # rank 0 alone prints: one banner, one progress bar per epoch, one result line
+    assert first.count("data-parallel on 2 process(es), mpi") == 1, first
+    assert first.count("batch 32 per process x 2") == 1, first
+    assert first.count("epoch  2/2") >= 1 and first.count("test accuracy") == 1, first
+    checkpoint = pg.load(out / "digits-mlp.pgz")  # written by rank 0, no per-rank state
+    assert checkpoint["epoch"] == 2 and len(checkpoint["history"]["loss"]) == 2
+    assert not any(k.startswith("module.") for k in checkpoint["model"]), list(checkpoint["model"])
+    again = _digits([MPIEXEC, "-n", "3"], out, "--batchnorm", "--epochs", "4", "--resume")
+    assert again.count("resuming from") == 1 and "batch 32 per process x 3" in again, again
+    assert pg.load(out / "digits-mlp.pgz")["epoch"] == 4
+    accuracy = float(again.split("test accuracy: ")[1].split("%")[0])
+    assert accuracy > 85.0 and "after 4 epochs" in again, again
+
+
+@pytest.mark.skipif(not dist.is_mpi_available(), reason="mpi4py missing")
+def test_digits_distributed_without_mpiexec_runs_as_one_process(tmp_path):
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    out = _digits([], tmp_path / "runs", "--smoke")
+    assert "data-parallel on 1 process(es), mpi (launch with mpiexec -n P" in out, out
+    assert (tmp_path / "runs" / "digits-mlp.pgz").exists()
 
 
 def _free_port() -> int:

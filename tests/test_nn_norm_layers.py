@@ -66,6 +66,10 @@ def _param_grads_match(ours, theirs, rtol=1e-10):
         ("BatchNorm1d", (3,), {"track_running_stats": False}, (4, 3)),
         ("BatchNorm1d", (3,), {"momentum": None}, (4, 3, 2)),
         ("BatchNorm2d", (2,), {"momentum": None, "affine": False}, (3, 2, 2, 2)),
+        # no process group: batch norm over any (N, C, ...), as torch's (tests/distributed/)
+        ("SyncBatchNorm", (3,), {}, (4, 3)),
+        ("SyncBatchNorm", (2,), {"momentum": None, "bias": False}, (2, 2, 3, 2, 2)),
+        ("SyncBatchNorm", (2,), {"track_running_stats": False}, (3, 2, 4)),
     ],
 )
 def test_norm_layer_matches_torch(cls, args, kwargs, shape):

@@ -2,9 +2,12 @@
 
 One file per family, as torch's ``torch/nn/modules``: ``module`` (Module, Parameter),
 ``container``, ``linear``, ``flatten``, ``sparse`` (Embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling``, ``upsampling``, ``rnn``, ``activation``, ``mlp`` and ``loss``.
+``conv``, ``pooling``, ``upsampling``, ``attention``, ``transformer``, ``rnn``, ``activation``,
+``mlp`` and ``loss``; ``_syncbn`` (SyncBatchNorm, whose statistics span the ranks of
+``polygrad.distributed``).
 """
 
+from ._syncbn import SyncBatchNorm
 from .activation import (
     CELU,
     ELU,
@@ -141,6 +144,7 @@ __all__ = [
     "Softmin",
     "Softshrink",
     "Softsign",
+    "SyncBatchNorm",
     "Tanhshrink",
     "Threshold",
     "MultiheadAttention",

@@ -68,12 +68,6 @@ class _BatchNorm(Module):
                 f"C={self.num_features}, got shape {x.shape}"
             )
         use_batch_stats = self.training or not self.track_running_stats
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            with pg.no_grad():
-                self.num_batches_tracked[...] = self.num_batches_tracked + 1
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / int(self.num_batches_tracked.item())
         return F.batch_norm(
             x,
             self.running_mean,
@@ -81,9 +75,20 @@ class _BatchNorm(Module):
             self.weight,
             self.bias,
             use_batch_stats,
-            factor,
+            self._count_batch(),
             self.eps,
         )
+
+    def _count_batch(self) -> float:
+        """Count a training batch in ``num_batches_tracked``; the running statistics' update
+        factor (``momentum``, or ``1 / batches`` for the cumulative average)."""
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with pg.no_grad():
+                self.num_batches_tracked[...] = self.num_batches_tracked + 1
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / int(self.num_batches_tracked.item())
+        return factor
 
 
 class BatchNorm1d(_BatchNorm):
