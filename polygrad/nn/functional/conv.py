@@ -3,6 +3,7 @@ and the 2-d window helpers pooling shares."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polygrad as pg
@@ -76,8 +77,7 @@ def conv_padding(
             raise ShapeError(f"{who}: invalid padding string {padding!r} (use 'valid' or 'same')")
         if any(s != 1 for s in stride):
             raise ShapeError(
-                f"{who}: padding='same' is not supported for strided convolutions "
-                f"(stride={stride})"
+                f"{who}: padding='same' is not supported for strided convolutions (stride={stride})"
             )
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
@@ -156,8 +156,8 @@ def _conv(
     reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     if any(p < r for p, r in zip(padded, reach)):
         raise ShapeError(
-            f"{who}: padded input size {tuple(padded)} of input {x.shape} is smaller than the "
-            f"dilated kernel size {tuple(reach)}"
+            f"{who}: input of shape {x.shape} is too small: its padded size {tuple(padded)} is "
+            f"below the dilated kernel size {tuple(reach)}"
         )
     if 0 in spatial:
         raise ShapeError(f"{who}: only the batch or channel axis may be empty, got {x.shape}")
@@ -168,7 +168,7 @@ def _conv(
     if groups == 1:
         out = pg.matmul(pg.reshape(weight, (o, cg * grid.ksize)), cols)
     else:
-        cols = pg.reshape(cols, (n, groups, cg * grid.ksize, -1))
+        cols = pg.reshape(cols, (n, groups, cg * grid.ksize, math.prod(blocks)))
         out = pg.matmul(pg.reshape(weight, (groups, o // groups, cg * grid.ksize)), cols)
     out = _add_bias(pg.reshape(out, (n, o, *blocks)), bias)
     if c == 0:
@@ -225,9 +225,9 @@ def _conv_transpose(
     grid = Grid(size, tuple(spatial), kernel, stride, dilation, padding)
     og = weight.shape[1]
     w = pg.reshape(weight, (groups, c // groups, og * grid.ksize))
-    xm = pg.reshape(x, (n, groups, c // groups, -1))
+    xm = pg.reshape(x, (n, groups, c // groups, math.prod(spatial)))
     cols = pg.matmul(pg.matrix_transpose(w), xm)  # (N, G, og * K, L)
-    out = fold(pg.reshape(cols, (n, groups * og * grid.ksize, -1)), grid)
+    out = fold(pg.reshape(cols, (n, groups * og * grid.ksize, math.prod(spatial))), grid)
     out = _add_bias(out, bias)
     return pg.squeeze(out, axis=0) if unbatched else out
 
