@@ -1,6 +1,6 @@
 """N-d im2col and col2im as two graph nodes, each the other's gradient: ``Unfold`` copies every
-kernel offset's strided window of (N, C, *spatial) into columns (N, C * K, L); ``Fold`` adds the
-columns back. Convolution, transposed convolution, ``F.unfold`` and ``F.fold`` are built on them.
+kernel offset's strided window of (N, C, *spatial) into columns (N, C * K, L), or (C * K, N * L);
+``Fold`` adds the columns back. Convolutions and ``F.unfold``/``F.fold`` are built on them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class Grid:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     pad: tuple[int, ...]
+    #: columns as (C * K, N * L), the layout of one matmul over the whole batch, rather than
+    #: torch's ``F.unfold`` layout (N, C * K, L)
+    batch_last: bool = False
 
     @property
     def ksize(self) -> int:
@@ -73,30 +76,43 @@ class Grid:
 
 
 def _unfold(xp, grid: Grid, x):
-    lead = x.shape[:2]
-    shape = (*lead, grid.ksize, *grid.blocks)
+    n, c = x.shape[:2]
+    ksize, blocks, every = grid.ksize, math.prod(grid.blocks), (slice(None),)
+    if grid.batch_last:  # (C, K, N, *blocks): cols[:, k] is one contiguous block per channel
+        x = xp.permute_dims(x, (1, 0, *range(2, x.ndim)))
+        shape, lead = (c, ksize, n, *grid.blocks), lambda k: every + (k,) + every
+    else:
+        shape, lead = (n, c, ksize, *grid.blocks), lambda k: every * 2 + (k,)
     device = xp.backend.device_of(x)
     with xp.backend.on(device):
         make = xp.empty if grid.covers() else xp.zeros
         cols = make(shape, dtype=x.dtype, device=device)
     for k, key in enumerate(grid.keys):
         if key is not None:
-            cols[(slice(None), slice(None), k) + key[0]] = x[(slice(None), slice(None)) + key[1]]
-    return xp.reshape(cols, (lead[0], lead[1] * grid.ksize, math.prod(grid.blocks)))
+            cols[lead(k) + key[0]] = x[every * 2 + key[1]]
+    if grid.batch_last:
+        return xp.reshape(cols, (c * ksize, n * blocks))
+    return xp.reshape(cols, (n, c * ksize, blocks))
 
 
 def _fold(xp, grid: Grid, cols):
-    n, ck = cols.shape[:2]
-    c = ck // grid.ksize
-    cols = xp.reshape(cols, (n, c, grid.ksize, *grid.blocks))
+    ksize, blocks, every = grid.ksize, math.prod(grid.blocks), (slice(None),)
+    if grid.batch_last:
+        c, n = cols.shape[0] // ksize, cols.shape[1] // blocks
+        cols = xp.reshape(cols, (c, ksize, n, *grid.blocks))
+        shape, lead = (c, n, *grid.spatial), lambda k: every + (k,) + every
+    else:
+        n, c = cols.shape[0], cols.shape[1] // ksize
+        cols = xp.reshape(cols, (n, c, ksize, *grid.blocks))
+        shape, lead = (n, c, *grid.spatial), lambda k: every * 2 + (k,)
     device = xp.backend.device_of(cols)
     with xp.backend.on(device):
-        out = xp.zeros((n, c, *grid.spatial), dtype=cols.dtype, device=device)
+        out = xp.zeros(shape, dtype=cols.dtype, device=device)
     for k, key in enumerate(grid.keys):
-        if key is None:
-            continue
-        dst = (slice(None), slice(None)) + key[1]
-        out[dst] = out[dst] + cols[(slice(None), slice(None), k) + key[0]]
+        if key is not None:
+            out[every * 2 + key[1]] += cols[lead(k) + key[0]]
+    if grid.batch_last:
+        return xp.permute_dims(out, (1, 0, *range(2, out.ndim)))
     return out
 
 

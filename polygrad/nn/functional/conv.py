@@ -162,15 +162,13 @@ def _conv(
     if 0 in spatial:
         raise ShapeError(f"{who}: only the batch or channel axis may be empty, got {x.shape}")
     blocks = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
-    grid = Grid(tuple(spatial), blocks, kernel, stride, dilation, before)
+    grid = Grid(tuple(spatial), blocks, kernel, stride, dilation, before, batch_last=True)
     o, cg = weight.shape[:2]
-    cols = unfold(x, grid)  # (N, C * K, L)
-    if groups == 1:
-        out = pg.matmul(pg.reshape(weight, (o, cg * grid.ksize)), cols)
-    else:
-        cols = pg.reshape(cols, (n, groups, cg * grid.ksize, math.prod(blocks)))
-        out = pg.matmul(pg.reshape(weight, (groups, o // groups, cg * grid.ksize)), cols)
-    out = _add_bias(pg.reshape(out, (n, o, *blocks)), bias)
+    # one matmul per group over the whole batch: (O/G, Cg * K) @ (Cg * K, N * L)
+    cols = pg.reshape(unfold(x, grid), (groups, cg * grid.ksize, n * math.prod(blocks)))
+    out = pg.matmul(pg.reshape(weight, (groups, o // groups, cg * grid.ksize)), cols)
+    out = pg.permute_dims(pg.reshape(out, (o, n, *blocks)), (1, 0, *range(2, dims + 2)))
+    out = _add_bias(out, bias)
     if c == 0:
         # NOTE: torch returns an empty output of the input's zero channels here, not the bias
         # over C_out channels; the slice keeps weight and bias in the graph (zero gradients)
@@ -222,12 +220,12 @@ def _conv_transpose(
             f"{who}: input of shape {x.shape} with kernel {kernel}, stride {stride}, padding "
             f"{padding} and dilation {dilation} gives an empty output size {size}"
         )
-    grid = Grid(size, tuple(spatial), kernel, stride, dilation, padding)
-    og = weight.shape[1]
+    grid = Grid(size, tuple(spatial), kernel, stride, dilation, padding, batch_last=True)
+    og, length = weight.shape[1], math.prod(spatial)
     w = pg.reshape(weight, (groups, c // groups, og * grid.ksize))
-    xm = pg.reshape(x, (n, groups, c // groups, math.prod(spatial)))
-    cols = pg.matmul(pg.matrix_transpose(w), xm)  # (N, G, og * K, L)
-    out = fold(pg.reshape(cols, (n, groups * og * grid.ksize, math.prod(spatial))), grid)
+    xm = pg.reshape(pg.permute_dims(x, (1, 0, *range(2, dims + 2))), (groups, c // groups, -1))
+    cols = pg.matmul(pg.matrix_transpose(w), xm)  # (G, og * K, N * L)
+    out = fold(pg.reshape(cols, (groups * og * grid.ksize, n * length)), grid)
     out = _add_bias(out, bias)
     return pg.squeeze(out, axis=0) if unbatched else out
 
