@@ -31,6 +31,9 @@ What is measured
 8. the word-level LSTM language model (``benchmarks/lstm_lm.py``: embedding 200, 2-layer LSTM
    hidden 256, vocabulary 10k, 35 steps x 20 sequences): one SGD step, with polygrad's
    recurrence fused and composed op by op, against torch eager (issue 12's 1.5x target).
+9. the conv net of PyTorch's MNIST example (``benchmarks/conv_net.py``: conv 3x3 1-32 and
+   32-64, 2x2 max pooling, linear 9216-128-10, batch 64 of 28x28): one SGD step against torch
+   eager (issue 12's 1.3x target).
 
 The hand-written references live in ``benchmarks/reference_numpy.py``. Model steps use float32
 (as users do); the op chains use float64.
@@ -925,6 +928,8 @@ def case_erf(env: Env, opts: Options) -> CaseResult:
         exact, approx = rows[-2].median("polygrad"), rows[-1].median("polygrad")
         targets.append(Target("7", f"exact / tanh GELU {dtype} (polygrad)", exact / approx, 2.0))
     return CaseResult("7", "erf and exact GELU throughput", rows, targets)
+
+
 def case_lstm_lm(env: Env, opts: Options) -> CaseResult:
     """Case 8: the word-level LSTM language model step (benchmarks/lstm_lm.py), with the
     recurrence fused (one node per layer) and composed op by op, against torch eager."""
@@ -962,6 +967,30 @@ def case_lstm_lm(env: Env, opts: Options) -> CaseResult:
     )
 
 
+def case_conv_net(env: Env, opts: Options) -> CaseResult:
+    """Case 9: the MNIST example's conv net step (benchmarks/conv_net.py) against torch eager."""
+    import conv_net
+
+    check_same_step(conv_net.trainers(pg.float64), exact=True, what="case 9 (float64)")
+    trainers = conv_net.trainers(pg.float32)
+    check_same_step(trainers, exact=False, what="case 9 (float32)")
+    variants = step_variants(trainers)
+    samples = time_interleaved(variants, opts.reps(15, 3), opts.warmup, opts.min_sample, env.sync)
+    row = Row("conv net: conv 1-32-64, max pool, linear 9216-128-10, batch 64 of 28x28, SGD step",
+              "step", 1.0, samples)  # fmt: skip
+    ratio = row.ratio("polygrad", "torch")
+    targets = [Target("9", "step: polygrad / torch", ratio, _lim(env, 1.3))]
+    return CaseResult(
+        "9",
+        "conv net",
+        [row],
+        targets,
+        notes=["the MNIST example's Net without dropout; torch's conv runs on oneDNN"],
+        profile_call=variants[0],
+        trainers=trainers if opts.profile else None,
+    )
+
+
 CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "1": case_op_overhead,
     "2": case_small,
@@ -972,6 +1001,7 @@ CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "6": case_cnn,
     "7": case_erf,
     "8": case_lstm_lm,
+    "9": case_conv_net,
 }
 
 

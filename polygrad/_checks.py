@@ -211,3 +211,8 @@ class LinAlgDtypeError(RuntimeError, TypeError):
 def is_backend_linalg_error(error: Exception) -> bool:
     """Whether ``error`` is a backend's own LinAlgError (NumPy's, torch's, CuPy's)."""
     return any("LinAlgError" in cls.__name__ for cls in type(error).__mro__)
+
+
+class DtypeMismatchError(RuntimeError, TypeError):
+    """Operands of one op (a convolution's input and weight) with different dtypes: torch raises
+    RuntimeError."""

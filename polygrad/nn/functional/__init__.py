@@ -4,7 +4,7 @@ dropout, embedding and the losses, each composed from polygrad Tensor ops.
 Names and signatures follow ``torch.nn.functional`` (``dim=`` rather than ``axis=``), so code
 written against torch runs with only the import changed. One file per family, as torch's
 modules: ``activation``, ``linear``, ``sparse`` (embedding), ``dropout``, ``normalization``,
-``conv``, ``pooling`` and ``loss``.
+``conv`` (with ``fold`` and ``padding``), ``pooling`` and ``loss``.
 """
 
 from ._utils import creating_like as creating_like  # nn.init allocates with it
@@ -37,9 +37,17 @@ from .activation import (
     threshold,
 )
 from .attention import scaled_dot_product_attention
-from .conv import conv2d
+from .conv import (
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
 from .distance import cosine_similarity, pairwise_distance
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
+from .fold import fold, unfold
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -58,6 +66,7 @@ from .normalization import (
     normalize,
     rms_norm,
 )
+from .padding import pad
 from .pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -119,9 +128,17 @@ __all__ = [
     "one_hot",
     "cosine_similarity",
     "pairwise_distance",
+    "conv1d",
     "conv2d",
     "scaled_dot_product_attention",
     "max_pool1d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "fold",
+    "unfold",
+    "pad",
     "max_pool2d",
     "max_pool1d_with_indices",
     "max_pool2d_with_indices",
