@@ -259,6 +259,7 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
 
 
 from ._compile import compile  # noqa: A001, E402  (torch's name)
+
 sparse_coo_tensor = _unsupported.function("torch.sparse_coo_tensor", "polygrad tensors are dense")
 sparse_csr_tensor = _unsupported.function("torch.sparse_csr_tensor", "polygrad tensors are dense")
 

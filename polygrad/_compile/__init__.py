@@ -59,8 +59,14 @@ CACHE_SIZE = 8
 def _key(obj: Any) -> Any:
     if isinstance(obj, Tensor):
         a = obj._data
-        return ("T", tuple(a.shape), str(a.dtype), obj._xp.backend.name, str(obj.device),
-                obj.requires_grad)
+        return (
+            "T",
+            tuple(a.shape),
+            str(a.dtype),
+            obj._xp.backend.name,
+            str(obj.device),
+            obj.requires_grad,
+        )
     if isinstance(obj, (tuple, list)):
         return (type(obj).__name__, tuple(_key(v) for v in obj))
     if isinstance(obj, dict):
@@ -235,8 +241,15 @@ def compile(  # noqa: A001  (torch's name)
             "accepted (all capture and replay polygrad's own program)"
         )
     if model is None:
-        return lambda fn: compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
-                                  mode=mode, options=options, disable=disable)
+        return lambda fn: compile(
+            fn,
+            fullgraph=fullgraph,
+            dynamic=dynamic,
+            backend=backend,
+            mode=mode,
+            options=options,
+            disable=disable,
+        )
     if disable:
         return model
     from ..nn.modules.module import Module
@@ -244,5 +257,7 @@ def compile(  # noqa: A001  (torch's name)
     if isinstance(model, Module):
         return CompiledModule(model, fullgraph)
     if not callable(model):
-        raise TypeError(f"polygrad.compile needs a function or a Module, not {type(model).__name__}")
+        raise TypeError(
+            f"polygrad.compile needs a function or a Module, not {type(model).__name__}"
+        )
     return CompiledFunction(model, fullgraph)

@@ -24,7 +24,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from .. import _autograd, _capture
+import array_api_compat
+
+from .. import _autograd, _backend, _capture
 from .._autograd import _check_versions, _conform, _freed_error, _prepare, _seed
 from .._tensor import Function, Tensor, grad_mode, mark_modified
 
@@ -48,9 +50,7 @@ def user_line() -> str:
 
 
 def _is_array(v: Any) -> bool:
-    return hasattr(v, "__array_namespace__") or (
-        hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, Tensor)
-    )
+    return not isinstance(v, (Tensor, type)) and array_api_compat.is_array_api_obj(v)
 
 
 def _accumulate(leaf: Tensor, g: Any, fresh: bool, xp: Any) -> Any:
@@ -73,7 +73,7 @@ def _copy_of(xp: Any, a: Any) -> Any:
 
 def _redraw(backend: Any, how: tuple, dtype: Any, dev: Any) -> Any:
     name, args = how
-    draw = getattr(backend.rng(), name)(*args)
+    draw = getattr(_backend.rng(), name)(*args)
     return backend.from_host(draw, dtype, dev)
 
 
@@ -197,9 +197,12 @@ class Recorder:
                 self._resume()
         if not type(op).__module__.startswith("polygrad."):
             self.graph_break(f"a user-defined Function ({type(op).__name__})")
-        for v in vars(op).values():
-            if _is_array(v):
-                self.graph_break(f"{type(op).__name__} holding an array made outside the op")
+        for name, v in vars(op).items():
+            if _is_array(v):  # e.g. where()'s condition: set again before each replay
+                k = self.slot_of.get(id(v))
+                if k is None:
+                    self.graph_break(f"{type(op).__name__} holding an array made outside the op")
+                self.steps.append((setattr, ((False, op), (False, name), (True, k)), None))
         specs = [self.spec(t) for t in inputs]
         xp = None
         for t in inputs:
@@ -213,6 +216,15 @@ class Recorder:
             self._resume()
         self.steps.append((op.forward, ((False, xp), *specs), self._out(result._data)))
         return result
+
+    def raw(self, fn: Any, args: tuple, xp: Any) -> Tensor:
+        """Run and record ``fn`` on the arrays of ``args`` (Tensors or numbers): library code
+        that calls the backend directly for a result with no gradient (comparisons)."""
+        out = fn(*(a._data if isinstance(a, Tensor) else a for a in args))
+        if not self.paused:
+            specs = tuple(self.spec(a) for a in args)
+            self.steps.append((fn, specs, self._out(out)))
+        return Tensor._wrap(out, xp)
 
     def created(self, data: Any, backend: Any, redraw: Any) -> None:
         if self.paused:
@@ -251,7 +263,7 @@ class Recorder:
                 a = tuple(a)
             if callable(a) and not isinstance(a, Tensor) and not hasattr(a, "param_groups"):
                 self.graph_break(f"{fn.__qualname__} with a callable argument (a closure)")
-            if isinstance(a, Tensor) and (id(a) in self.born_ids or id(a._data) in self.slot_of):
+            if isinstance(a, Tensor) and a not in self.refs and id(a) not in self.arg_tensors:
                 self.graph_break(f"{fn.__qualname__} on a tensor computed inside the function")
         self.paused += 1
         try:
@@ -337,9 +349,7 @@ class Recorder:
                     saved = node.saved
                     specs = [self.spec(g), *(self.spec(s) for s in saved)]
                     results = node.backward(xp, g, *saved)
-                    outs = tuple(
-                        None if r is None else self._out(r) for r in results
-                    )
+                    outs = tuple(None if r is None else self._out(r) for r in results)
                     self.steps.append((node.backward, ((False, xp), *specs), outs))
                     exact = node.exact
                 else:

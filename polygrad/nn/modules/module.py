@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import polygrad as pg
-from polygrad import _capture
-from polygrad import Tensor
+from polygrad import Tensor, _capture
 from polygrad._backend import resolve_to_args
 
 from ..functional._utils import creating_like
