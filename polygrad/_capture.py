@@ -27,3 +27,18 @@ def host(fn: Callable) -> Callable:
 
     wrapper.__polygrad_host__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def pure(fn: Callable) -> Callable:
+    """Mark ``fn`` (Tensors and plain values in, a tuple of Tensors and plain values out) as a
+    deterministic function of its inputs' values that works on backend arrays inside (shape
+    and dtype bookkeeping, value checks): a capture records "run ``fn`` again on the replay's
+    arrays", so its checks run on every replay too."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if rec is None:
+            return fn(*args, **kwargs)
+        return rec.pure(fn, args, kwargs)
+
+    return wrapper

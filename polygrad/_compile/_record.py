@@ -226,6 +226,25 @@ class Recorder:
             self.steps.append((fn, specs, self._out(out)))
         return Tensor._wrap(out, xp)
 
+    def pure(self, fn: Any, args: tuple, kwargs: dict) -> Any:
+        """Run and record a ``_capture.pure`` function (see there)."""
+        if self.paused:
+            return fn(*args, **kwargs)
+        for v in kwargs.values():
+            if isinstance(v, Tensor) or _is_array(v):
+                self.graph_break(f"{fn.__qualname__} with a tensor keyword argument")
+        specs = tuple(self.spec(a) for a in args)
+        xps = tuple(a._xp if isinstance(a, Tensor) else None for a in args)
+        self.paused += 1
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            self.paused -= 1
+        outs = tuple(self._out(v._data) if isinstance(v, Tensor) else None for v in out)
+        step_args = ((False, fn), (False, xps), (False, kwargs), *specs)
+        self.steps.append((_pure_call, step_args, outs))
+        return out
+
     def created(self, data: Any, backend: Any, redraw: Any) -> None:
         if self.paused:
             return
@@ -409,3 +428,9 @@ def _host_tensor(fn: Any, args: tuple, kwargs: dict) -> Any:
 
 def _host_kw(fn: Any, args: tuple, kwargs: dict) -> None:
     fn(*args, **kwargs)
+
+
+def _pure_call(fn: Any, xps: tuple, kwargs: dict, *arrays: Any) -> tuple:
+    args = (a if xp is None else Tensor._wrap(a, xp) for a, xp in zip(arrays, xps))
+    out = fn(*args, **kwargs)
+    return tuple(v._data if isinstance(v, Tensor) else None for v in out)
