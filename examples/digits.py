@@ -30,6 +30,7 @@ Needs the examples extra: ``pip install -e ".[examples]"`` (matplotlib and tqdm)
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import math
 import sys
@@ -138,7 +139,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"tiny budget for tests: {SMOKE_BATCHES} batches per epoch",
     )
     data_parallel.add_flag(parser)
+    cli.add_compile_flag(parser)
     args = cli.parse(parser, argv)
+    if args.compile and args.distributed:
+        # DDP averages gradients from hooks during backward(); a replayed step has no hooks.
+        parser.error("--compile and --distributed cannot be combined: use one or the other")
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
     if args.epochs is None:
@@ -175,21 +180,27 @@ def accuracy(model: nn.Module, loader: DataLoader) -> tuple[float, int]:
     return correct / total, correct
 
 
-def train_epoch(
-    model: nn.Module,
-    loader: DataLoader,
-    optimizer: optim.Optimizer,
-    loss_fn: nn.Module,
-    bar: tqdm,
-) -> tuple[float, float]:
-    """One pass over ``loader``, or its first ``bar.total`` batches; mean loss and accuracy."""
-    loss_sum, correct, seen = 0.0, 0, 0
-    for x, y in itertools.islice(loader, bar.total):
+def make_train_step(model: nn.Module, optimizer: optim.Optimizer, loss_fn: nn.Module) -> Any:
+    """One training step on a batch: forward, loss, backward, update. Returns the loss and
+    the logits (``--compile`` runs it through ``polygrad.compile``)."""
+
+    def step(x: pg.Tensor, y: pg.Tensor) -> tuple[pg.Tensor, pg.Tensor]:
         logits = model(x)
         loss = loss_fn(logits, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        return loss, logits
+
+    return step
+
+
+def train_epoch(step: Any, loader: DataLoader, bar: tqdm) -> tuple[float, float]:
+    """One pass over ``loader``, or its first ``bar.total`` batches, with ``step``; mean loss
+    and accuracy."""
+    loss_sum, correct, seen = 0.0, 0, 0
+    for x, y in itertools.islice(loader, bar.total):
+        loss, logits = step(x, y)
 
         loss_sum += loss.item() * len(y)
         correct += (logits.argmax(axis=1) == y).astype(pg.int64).sum().item()
@@ -281,6 +292,9 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         f"{len(data.y_train)} training images"
     )
     batches = min(len(train), SMOKE_BATCHES) if config["smoke"] else len(train)
+    step = make_train_step(net, optimizer, loss_fn)
+    if args.compile:
+        step = pg.compile(step)
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
         data_parallel.set_epoch(train, epoch)
@@ -291,7 +305,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
             file=sys.stdout,
             ncols=100,
         ) as bar:
-            loss, train_acc = par.average(*train_epoch(net, train, optimizer, loss_fn, bar))
+            loss, train_acc = par.average(*train_epoch(step, train, bar))
             val_acc, _ = accuracy(net, val)
             bar.set_postfix(
                 {"loss": f"{loss:.3f}", "acc": f"{train_acc:.3f}", "val_acc": f"{val_acc:.3f}"},
@@ -322,6 +336,15 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         f"test accuracy: {100 * test_acc:.2f}% ({correct}/{len(data.y_test)}) "
         f"after {len(history['loss'])} epochs, {seconds:.1f} s of training"
     )
+    if args.compile:
+        x, y = next(iter(train))
+
+        def fresh_step() -> Any:
+            m = copy.deepcopy(model)
+            o = type(optimizer)(m.parameters(), **optimizer.defaults)
+            return make_train_step(m, o, loss_fn)
+
+        print(cli.compile_speedup(fresh_step, x, y))
     plot_path = args.out / f"digits-{config['model']}.png"
     title = f"digits, {config['model']}: test accuracy {100 * test_acc:.1f}%"
     if par.main:

@@ -281,9 +281,8 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     return False
 
 
-compile = _unsupported.function(  # noqa: A001  (torch's name)
-    "torch.compile", "polygrad runs eagerly; use the model or function itself"
-)
+from ._compile import compile  # noqa: A001, E402  (torch's name)
+
 sparse_coo_tensor = _unsupported.function("torch.sparse_coo_tensor", "polygrad tensors are dense")
 sparse_csr_tensor = _unsupported.function("torch.sparse_csr_tensor", "polygrad tensors are dense")
 

@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import _capture
 from ._tensor import Function, Tensor, _engine, grad_mode
 
 #: leaf tensor -> the hooks ``register_hook`` gave it (non-leaf hooks live on their op node)
@@ -46,6 +47,8 @@ def register_hook(t: Tensor, hook: Callable[[Tensor], Tensor | None]) -> Removab
     RuntimeError
         If ``t`` does not require grad.
     """
+    if _capture.rec is not None:  # polygrad.compile records no hooks
+        _capture.rec.graph_break("register_hook()")
     if not t.requires_grad:
         raise RuntimeError(
             "register_hook: cannot register a hook on a tensor that doesn't require gradient"
@@ -249,6 +252,8 @@ def run(
     accumulated and the gradient of each wanted tensor (leaf or not) is returned in a dict
     keyed by that tensor's node (non-leaf) or by the tensor itself (leaf).
     """
+    if _capture.rec is not None:  # polygrad.compile records backward() only, not grad()
+        _capture.rec.graph_break("polygrad.autograd.grad()")
     xp0 = roots[0]._xp
     for r in roots[1:]:
         if r._xp is not xp0:
@@ -418,6 +423,8 @@ def backward(
     roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool | None, create_graph: bool
 ) -> None:
     """Engine entry for ``Tensor.backward``."""
+    if _capture.rec is not None and _capture.rec.backward(roots, grads, retain_graph, create_graph):
+        return  # polygrad.compile recorded it
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed(r, g, create_graph) for r, g in zip(roots, grads)]

@@ -12,6 +12,8 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from . import _capture
+
 
 class DimensionError(IndexError, ValueError):
     """An axis (torch: dim) outside ``[-ndim, ndim)``: torch raises IndexError, NumPy AxisError."""
@@ -88,6 +90,8 @@ def check_index_range(xp: Any, index: Any, size: int, op: str, axis: int | None 
     This reads two numbers back to the host (a device sync on a GPU), which is the price of
     never wrapping or clamping an index silently.
     """
+    if _capture.rec is not None:  # polygrad.compile: a check the replay would skip
+        _capture.rec.graph_break(f"{op}: a value-dependent index check outside an op")
     if index.shape == () or 0 not in index.shape:
         lo = int(xp.min(index))
         hi = int(xp.max(index))

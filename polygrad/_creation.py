@@ -10,7 +10,7 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _dtypes
+from . import _backend, _capture, _dtypes
 from ._checks import check_size
 from ._dtypes import DType
 from ._tensor import Tensor
@@ -41,8 +41,12 @@ def _target(device: Any) -> tuple[_backend.Backend, Any]:
     return backend, dev
 
 
-def _finish(data: Any, backend: _backend.Backend, requires_grad: bool) -> Tensor:
+def _finish(
+    data: Any, backend: _backend.Backend, requires_grad: bool, redraw: Any = None
+) -> Tensor:
     backend.dtype_of(data)  # a dtype polygrad does not support is refused here, not later
+    if _capture.rec is not None:  # polygrad.compile: a constant, or a draw to make again
+        _capture.rec.created(data, backend, redraw)
     t = Tensor._wrap(data, backend.xp)
     if requires_grad:
         t.requires_grad_(True)
@@ -304,21 +308,27 @@ def eye(
     return _finish(data, backend, requires_grad)
 
 
-def _random(draw: Any, dtype: DType, device: Any, requires_grad: bool) -> Tensor:
+def _random(
+    draw: Any, dtype: DType, device: Any, requires_grad: bool, how: tuple = ()
+) -> Tensor:
+    """``draw`` (host) as a tensor; ``how`` = (generator method, args) redraws it (compile)."""
     backend, dev = _target(device)
-    return _finish(backend.from_host(draw, dtype, dev), backend, requires_grad)
+    redraw = (how, dtype, dev) if how else "a random draw compile cannot repeat"
+    return _finish(backend.from_host(draw, dtype, dev), backend, requires_grad, redraw)
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1); reproducible under ``polygrad.manual_seed``."""
-    draw = _backend.rng().random(_size(size, "rand"))
-    return _random(draw, _dtype(dtype), device, requires_grad)
+    size = _size(size, "rand")
+    draw = _backend.rng().random(size)
+    return _random(draw, _dtype(dtype), device, requires_grad, ("random", (size,)))
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers; reproducible under ``polygrad.manual_seed``."""
-    draw = _backend.rng().standard_normal(_size(size, "randn"))
-    return _random(draw, _dtype(dtype), device, requires_grad)
+    size = _size(size, "randn")
+    draw = _backend.rng().standard_normal(size)
+    return _random(draw, _dtype(dtype), device, requires_grad, ("standard_normal", (size,)))
 
 
 def randint(
@@ -336,4 +346,5 @@ def randint(
         raise ValueError(f"randint needs low < high, got low={low}, high={high}")
     size = _shape(size, "randint")
     draw = _backend.rng().integers(low, high, size=size)
-    return _random(draw, _dtype(dtype, _dtypes.int64), device, False)
+    how = ("integers", (low, high, size))
+    return _random(draw, _dtype(dtype, _dtypes.int64), device, False, how)

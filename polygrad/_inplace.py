@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _tensor
+from . import _capture, _tensor
 from . import ops as _ops
 from ._tensor import Function, Tensor, View, apply2, grad_mode, mark_modified
 from .ops._common import _lift
@@ -67,6 +67,8 @@ def _positions(view: View) -> Any:
 
 def refresh_view(t: Tensor) -> None:
     """Re-derive view ``t`` (data and, when recording, graph) from its base's current storage."""
+    if _capture.rec is not None:  # polygrad.compile: an unrecorded rebinding of t's array
+        _capture.rec.graph_break("reading a view after an in-place write to its base")
     view = t._view
     base = view.base
     if base._view is not None:  # cannot happen for bases made here; kept for safety
@@ -122,6 +124,8 @@ def _write_through(view: View, values: Tensor) -> Tensor:
 # -- the in-place write -----------------------------------------------------------------------
 def _store(t: Tensor, data: Any) -> None:
     """Write ``data`` into ``t``'s storage (NumPy's immutable 0-d scalars are replaced)."""
+    if _capture.rec is not None:  # polygrad.compile is capturing
+        _capture.rec.store(t, data)
     if not hasattr(t._data, "__setitem__"):
         t._data = t._xp.asarray(data, copy=True)
         return

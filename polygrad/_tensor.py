@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import _backend, _dtypes
+from . import _backend, _capture, _dtypes
 from ._checks import refuse_grad
 from ._dtypes import DType
 
@@ -174,6 +174,8 @@ def apply(op: Function, *inputs: Any) -> Tensor:
     ``apply1`` and ``apply2`` below are the same for one and two inputs, unrolled because
     they run once per op and per-op Python cost is what small models pay for.
     """
+    if _capture.rec is not None:  # polygrad.compile is capturing
+        return _capture.rec.apply(apply, op, inputs)
     xp = None
     requires = False
     arrays = []
@@ -230,6 +232,8 @@ def apply(op: Function, *inputs: Any) -> Tensor:
 
 def apply1(op: Function, x: Tensor) -> Tensor:
     """``apply`` for one Tensor input."""
+    if _capture.rec is not None:  # polygrad.compile is capturing
+        return _capture.rec.apply(apply1, op, (x,))
     if x._view is not None and x._view.synced != x._vc[0]:
         _refresh_view(x)
     xp = x._xp
@@ -269,6 +273,8 @@ def apply1(op: Function, x: Tensor) -> Tensor:
 
 def apply2(op: Function, a: Any, b: Any) -> Tensor:
     """``apply`` for two inputs, each a Tensor or a Python number, at least one a Tensor."""
+    if _capture.rec is not None:  # polygrad.compile is capturing
+        return _capture.rec.apply(apply2, op, (a, b))
     xp = None
     if isinstance(a, Tensor):
         if a._view is not None and a._view.synced != a._vc[0]:
@@ -364,6 +370,8 @@ def version(t: Tensor) -> int:
 
 def mark_modified(t: Tensor) -> None:
     """Record an in-place write into ``t``'s storage (so graphs that saved it can tell)."""
+    if _capture.rec is not None:  # polygrad.compile is capturing
+        _capture.rec.modified(t)
     vc = t._vc
     if vc is None:
         vc = t._vc = [0]
@@ -483,6 +491,8 @@ class Tensor:
         self._node = None
         self._vc = self._view = None
         self.requires_grad = False
+        if _capture.rec is not None:  # polygrad.compile: a tensor made outside the recorded ops
+            _capture.rec.born(self)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -496,6 +506,8 @@ class Tensor:
         t._node = node
         t._vc = t._view = None
         t.requires_grad = node is not None
+        if _capture.rec is not None:  # polygrad.compile: a tensor made outside the recorded ops
+            _capture.rec.born(t)
         return t
 
     # -- metadata ---------------------------------------------------------------------------
@@ -521,6 +533,8 @@ class Tensor:
                 f"Tensor.data: cannot set a {self.backend} tensor's data to a {value.backend} "
                 "tensor; move it with .to(...) first"
             )
+        if _capture.rec is not None:  # polygrad.compile: an unrecorded rebinding
+            _capture.rec.graph_break("assigning tensor.data")
         self._data = value._data
         self._view = None
 
@@ -606,6 +620,8 @@ class Tensor:
             )
         if requires_grad and not self.dtype.is_floating_point:
             refuse_grad(self.dtype)
+        if _capture.rec is not None and self.requires_grad != bool(requires_grad):
+            _capture.rec.graph_break("requires_grad_() inside the compiled function")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -659,6 +675,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        if _capture.rec is not None:  # polygrad.compile records no retained gradients
+            _capture.rec.graph_break("retain_grad()")
         if self._node is None:
             return
         import weakref
@@ -668,6 +686,8 @@ class Tensor:
     # -- host conversion --------------------------------------------------------------------
     def numpy(self) -> Any:
         """A host NumPy copy of the data, on any backend (a device-to-host copy on a GPU)."""
+        if _capture.rec is not None:  # polygrad.compile: control flow may depend on the value
+            _capture.rec.graph_break("reading a tensor's value (.item(), .numpy(), bool(), print)")
         return self._xp.backend.to_numpy(self._data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import _capture
 from .optimizer import Optimizer
 
 __all__ = [
@@ -109,6 +110,13 @@ class LRScheduler:
         """The learning rates the last ``step()`` set, one per parameter group."""
         return self._last_lr
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # polygrad.compile replays step() as a host step, overrides included
+        super().__init_subclass__(**kwargs)
+        if "step" in vars(cls):
+            cls.step = _capture.host(vars(cls)["step"])
+
+    @_capture.host
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set each group's ``lr``; call it after ``optimizer.step()``.
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import array_api_compat
 
+from .. import _capture
 from .._tensor import Tensor, enable_grad, mark_modified
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -369,6 +370,14 @@ class Optimizer:
         self.param_groups.append({"params": params, **group})
 
     # -- gradients and steps -----------------------------------------------------------------
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # polygrad.compile replays step() and zero_grad() as host steps, overrides included
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "zero_grad"):
+            if name in vars(cls):
+                setattr(cls, name, _capture.host(vars(cls)[name]))
+
+    @_capture.host
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors.
 
@@ -406,6 +415,7 @@ class Optimizer:
                 else:  # recorded by create_graph=True, or not writable: leave the old one be
                     p.grad = Tensor._wrap(grad._xp.zeros_like(grad._data), grad._xp)
 
+    @_capture.host
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; parameters whose ``.grad`` is None are
         skipped.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polygrad as pg
-from polygrad import Function, Tensor
+from polygrad import Function, Tensor, _capture
 
 from ._utils import _as_tensor, _check_float
 
@@ -148,6 +148,7 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
+@_capture.pure  # polygrad.compile runs it (and its target check) again on each replay
 def _class_coefficients(
     who: str,
     x: Tensor,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import polygrad as pg
-from polygrad import Tensor
+from polygrad import Tensor, _capture
 from polygrad._backend import resolve_to_args
 
 from ..functional._utils import creating_like
@@ -155,6 +155,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _capture.rec is not None:  # polygrad.compile guards on the training flag
+            _capture.rec.module(self)
         if (
             self._forward_pre_hooks
             or self._forward_hooks

@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable
 
 import polygrad as pg
-from polygrad import Tensor
+from polygrad import Tensor, _capture
 
 __all__ = [
     "clip_grad_norm_",
@@ -39,6 +39,7 @@ def _norm(x: Tensor, norm_type: float) -> Tensor:
     return pg.sum(a**norm_type) ** (1.0 / norm_type)
 
 
+@_capture.host
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -103,6 +104,7 @@ def clip_grad_norm_(
     return total
 
 
+@_capture.host
 def clip_grad_value_(
     parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:

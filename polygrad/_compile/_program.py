@@ -1,0 +1,130 @@
+"""A captured program: the recorder's steps, made flat, with slot lifetimes, guards and the
+template of what the function returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._tensor import Tensor
+from ._record import Recorder
+
+
+class Program:
+    """Replay of one capture. ``run(args_flat)`` executes the steps on slots and rebuilds the
+    returned structure (tensors detached, holding the replayed values)."""
+
+    def __init__(self, rec: Recorder, template: Any) -> None:
+        self.n_slots = rec.n_slots
+        self.arg_slots = tuple(rec.arg_slots)
+        self.template = template
+        self.modules = tuple(rec.modules.values())
+        # guards on the tensors read by reference: what the capture assumed of them
+        self.ref_guards = tuple(
+            (t, tuple(a.shape), a.dtype, t.requires_grad) for t, a in rec.refs.items()
+        )
+        kept = set(_template_slots(template))
+        last: dict[int, int] = {}
+        for i, (_, args, _) in enumerate(rec.steps):
+            for is_slot, v in args:
+                if is_slot:
+                    last[v] = i
+        frees: list[list[int]] = [[] for _ in rec.steps]
+        for k, i in last.items():
+            if k not in kept:
+                frees[i].append(k)
+        steps = []
+        for (fn, args, outs), free in zip(rec.steps, frees):
+            slots_in = tuple(v for is_slot, v in args if is_slot)
+            plain = all(is_slot for is_slot, _ in args)
+            consts = tuple(args)
+            steps.append((fn, plain, slots_in, consts, outs, tuple(free)))
+        self.steps = tuple(steps)
+
+    def guards_hold(self) -> bool:
+        """Do the modules and tensors the capture touched still look as they did?"""
+        for m, training in self.modules:
+            if m.training != training:
+                return False
+        for t, shape, dtype, requires_grad in self.ref_guards:
+            a = t._data
+            if tuple(a.shape) != shape or a.dtype != dtype or t.requires_grad != requires_grad:
+                return False
+            if t._view is not None and t._view.synced != t._vc[0]:
+                return False
+        return True
+
+    def run(self, args_flat: list[Any]) -> Any:
+        slots: list[Any] = [None] * self.n_slots
+        for i, k in self.arg_slots:
+            slots[k] = args_flat[i]._data
+        for fn, plain, slots_in, consts, outs, free in self.steps:
+            if plain:
+                r = fn(*[slots[k] for k in slots_in])
+            else:
+                r = fn(*[slots[v] if is_slot else v for is_slot, v in consts])
+            if outs is not None:
+                if outs.__class__ is int:
+                    slots[outs] = r
+                else:
+                    for k, x in zip(outs, r):
+                        if k is not None:
+                            slots[k] = x
+            for k in free:
+                slots[k] = None
+        return _rebuild(self.template, slots, args_flat)
+
+
+def _template_slots(template: Any) -> list[int]:
+    kind = template[0]
+    if kind == "slot":
+        return [template[1]]
+    if kind in ("tuple", "list"):
+        return [k for item in template[1] for k in _template_slots(item)]
+    if kind == "dict":
+        return [k for item in template[1].values() for k in _template_slots(item)]
+    return []
+
+
+def _rebuild(template: Any, slots: list, args_flat: list) -> Any:
+    kind = template[0]
+    if kind == "slot":
+        return Tensor._wrap(slots[template[1]], template[2])
+    if kind == "arg":
+        return args_flat[template[1]]
+    if kind in ("ref", "const"):
+        return template[1]
+    if kind == "tuple":
+        return tuple(_rebuild(t, slots, args_flat) for t in template[1])
+    if kind == "list":
+        return [_rebuild(t, slots, args_flat) for t in template[1]]
+    return {k: _rebuild(t, slots, args_flat) for k, t in template[1].items()}
+
+
+def make_template(rec: Recorder, out: Any, arg_pos: dict[int, int]) -> Any:
+    """How to rebuild ``out`` after a replay; None (with a graph break) if it cannot be."""
+    if isinstance(out, Tensor):
+        if id(out) in arg_pos:
+            return ("arg", arg_pos[id(out)])
+        if out in rec.refs:
+            return ("ref", out)
+        k = rec.slot_of.get(id(out._data))
+        if k is not None:
+            return ("slot", k, out._xp)
+        if id(out) in rec.born_ids:
+            rec.graph_break("returning a tensor made by an unrecorded path")
+            return None
+        return ("ref", out)  # a tensor that existed before the call and was not read
+    if out is None or isinstance(out, str):
+        return ("const", out)
+    if isinstance(out, (tuple, list)):
+        items = [make_template(rec, v, arg_pos) for v in out]
+        if any(i is None for i in items):
+            return None
+        return ("tuple" if isinstance(out, tuple) else "list", items)
+    if isinstance(out, dict):
+        d = {k: make_template(rec, v, arg_pos) for k, v in out.items()}
+        if any(i is None for i in d.values()):
+            return None
+        return ("dict", d)
+    rec.graph_break(f"returning a {type(out).__name__}")
+    return None

@@ -1,0 +1,289 @@
+"""polygrad.compile: N replayed training steps are bitwise N eager steps from the same start;
+graph breaks fall back to eager (with a warning, or an error under fullgraph=True)."""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import polygrad as pg
+import polygrad.nn as nn
+import polygrad.nn.functional as F
+from polygrad.nn.utils import clip_grad_norm_
+
+
+def _host(t):
+    return np.array(t.numpy(), copy=True)
+
+
+def _state_arrays(model, opt):
+    """Every array a training run leaves behind: parameters, buffers, gradients, and the
+    optimizer's state, as host copies."""
+    out = [_host(v) for v in model.state_dict().values()]
+    out += [_host(p.grad) for p in model.parameters() if p.grad is not None]
+    for p in model.parameters():
+        for k in sorted(opt.state.get(p, {})):
+            v = opt.state[p][k]
+            out.append(
+                np.asarray(
+                    v.numpy()
+                    if isinstance(v, pg.Tensor)
+                    else pg.Tensor(v).numpy()
+                    if hasattr(v, "shape")
+                    else v
+                )
+            )
+    return out
+
+
+def _assert_bitwise(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == y.shape and x.dtype == y.dtype
+        assert x.tobytes() == y.tobytes(), (x, y)  # bitwise
+
+
+def _mlp(dropout=0.0, batchnorm=False):
+    pg.manual_seed(0)
+    layers = [nn.Linear(8, 16)]
+    if batchnorm:
+        layers.append(nn.BatchNorm1d(16))
+    layers += [nn.ReLU()]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers += [nn.Linear(16, 4)]
+    return nn.Sequential(*layers)
+
+
+def _batches(n, batch=6, last=None):
+    rng = np.random.default_rng(1)
+    out = []
+    for i in range(n):
+        b = last if (last is not None and i == n - 1) else batch
+        x = pg.tensor(rng.standard_normal((b, 8)).astype(np.float32))
+        y = pg.tensor(rng.integers(0, 4, size=b))
+        out.append((x, y))
+    return out
+
+
+def _run(model, opt, data, compiled, clip=None, sched=None):
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        if clip is not None:
+            clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    fn = pg.compile(step) if compiled else step
+    losses = []
+    for x, y in data:
+        losses.append(_host(fn(x, y)))
+        if sched is not None:
+            sched.step()
+    return losses, fn
+
+
+def _pair(make_opt, data, seed=3, **kw):
+    model = kw.pop("model")
+    sched_every = kw.pop("sched", False)
+    results = []
+    for compiled in (False, True):
+        m = copy.deepcopy(model)
+        opt = make_opt(m.parameters())
+        sched = pg.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5) if sched_every else None
+        pg.manual_seed(seed)
+        losses, fn = _run(m, opt, data, compiled, sched=sched, **kw)
+        results.append((losses, _state_arrays(m, opt), fn))
+    (le, se, _), (lc, sc, fn) = results
+    _assert_bitwise(le, lc)
+    _assert_bitwise(se, sc)
+    return fn
+
+
+def test_adam_mlp_bitwise():
+    fn = _pair(lambda p: pg.optim.Adam(p, lr=1e-2), _batches(5), model=_mlp())
+    assert fn.stats == {"captures": 1, "replays": 4, "eager": 0}
+
+
+def test_sgd_momentum_dropout_batchnorm_clip_scheduler_bitwise():
+    fn = _pair(
+        lambda p: pg.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-3),
+        _batches(5),
+        model=_mlp(dropout=0.3, batchnorm=True),
+        clip=0.5,
+        sched=True,
+    )
+    assert fn.stats["replays"] == 4 and fn.stats["eager"] == 0
+
+
+def test_retrace_after_batch_size_change():
+    fn = _pair(lambda p: pg.optim.Adam(p, lr=1e-2), _batches(6, last=3), model=_mlp())
+    assert fn.stats == {"captures": 2, "replays": 4, "eager": 0}
+
+
+def test_dropout_draws_fresh_numbers_each_replay():
+    x = pg.ones(64)
+
+    @pg.compile
+    def f(x):
+        return F.dropout(x, 0.5)
+
+    pg.manual_seed(5)
+    outs = [_host(f(x)) for _ in range(3)]
+    pg.manual_seed(5)
+    ref = [_host(F.dropout(x, 0.5)) for _ in range(3)]
+    _assert_bitwise(outs, ref)
+    assert not np.array_equal(outs[1], outs[2])
+    assert f.stats["replays"] == 2
+
+
+def test_mutation_outside_is_seen_by_next_replay():
+    w = pg.ones(3, requires_grad=True)
+
+    @pg.compile
+    def f(x):
+        return (w * x).sum()
+
+    x = pg.tensor([1.0, 2.0, 3.0])
+    assert f(x).item() == 6.0
+    assert f(x).item() == 6.0
+    with pg.no_grad():
+        w.mul_(2.0)
+    assert f(x).item() == 12.0
+    w.data = pg.tensor([1.0, 0.0, 0.0])  # a new array for w: read by reference too
+    assert f(x).item() == 1.0
+    assert f.stats["replays"] == 3
+
+
+def test_item_inside_warns_and_stays_eager():
+    w = pg.tensor([1.0, 2.0], requires_grad=True)
+    opt = pg.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        loss = (w * x).sum()
+        if loss.item() > 0:  # value-dependent control flow
+            loss = loss * 2
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    f = pg.compile(step)
+    x = pg.tensor([1.0, -3.0])
+    with pytest.warns(UserWarning, match=r"\.item\(\).*test_compile\.py:\d+"):
+        got = [f(x).item() for _ in range(3)]
+    w2 = pg.tensor([1.0, 2.0], requires_grad=True)
+    ref = []
+    for _ in range(3):
+        loss = (w2 * x).sum()
+        if loss.item() > 0:
+            loss = loss * 2
+        loss.backward()
+        with pg.no_grad():
+            w2 -= 0.1 * w2.grad
+        w2.grad = None
+        ref.append(loss.item())
+    assert got == ref
+    np.testing.assert_array_equal(w.numpy(), w2.numpy())
+    assert f.stats == {"captures": 1, "replays": 0, "eager": 2}
+
+
+def test_fullgraph_names_the_line():
+    def g(x):
+        return float((x * 2).sum())  # the offending line
+
+    f = pg.compile(g, fullgraph=True)
+    with pytest.raises(pg.compile.__globals__["Unsupported"], match=r"test_compile\.py:\d+"):
+        f(pg.ones(2))
+
+
+def test_eager_fallback_returns_eager_results_on_each_call():
+    calls = []
+
+    def g(x):
+        calls.append(1)
+        n = int(x.sum().item())
+        return x * n
+
+    f = pg.compile(g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for v in (1.0, 2.0, 3.0):
+            out = f(pg.full((2,), v))
+            np.testing.assert_array_equal(out.numpy(), np.full(2, v * int(2 * v)))
+    assert len(calls) == 3
+
+
+def test_module_compile_eval_and_attributes():
+    model = _mlp(batchnorm=True)
+    cm = pg.compile(model)
+    x = _batches(1)[0][0]
+    model.eval()
+    with pg.no_grad():
+        ref = _host(model(x))
+        outs = [_host(cm(x)) for _ in range(3)]
+    _assert_bitwise([ref] * 3, outs)
+    assert cm._forward.stats["replays"] == 2
+    assert cm.state_dict().keys() == model.state_dict().keys()
+    assert len(list(cm.parameters())) == len(list(model.parameters()))
+    model.train()  # a training flag change captures again, so BatchNorm uses batch statistics
+    with pg.no_grad():
+        pg.manual_seed(1)
+        a = _host(cm(x))
+    m2 = copy.deepcopy(model)
+    with pg.no_grad():
+        b = _host(m2(x))
+    assert not np.array_equal(a, ref)
+    np.testing.assert_array_equal(a, b)
+    y = cm(x)  # needs a gradient: eager, differentiable
+    y.sum().backward()
+    assert model[0].weight.grad is not None
+
+
+def test_replayed_outputs_are_detached():
+    w = pg.ones(2, requires_grad=True)
+    f = pg.compile(lambda x: (w * x).sum())
+    f(pg.ones(2))
+    out = f(pg.ones(2))
+    assert not out.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        out.backward()
+
+
+def test_options():
+    with pytest.raises(NotImplementedError, match="dynamic"):
+        pg.compile(lambda x: x, dynamic=True)
+    with pytest.raises(NotImplementedError, match="cudagraphs"):
+        pg.compile(lambda x: x, backend="cudagraphs")
+    assert pg.compile(mode="max-autotune")(lambda x: x + 1)(pg.ones(1)).item() == 2.0
+
+
+def test_capture_cost_measured():
+    model = _mlp()
+    opt = pg.optim.Adam(model.parameters(), lr=1e-3)
+    data = _batches(1, batch=32)[0]
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    step(*data)  # Adam's state exists from here on, in both
+    t0 = time.perf_counter()
+    step(*data)
+    eager = time.perf_counter() - t0
+    f = pg.compile(step)
+    t0 = time.perf_counter()
+    f(*data)
+    capture = time.perf_counter() - t0
+    assert f.stats["captures"] == 1
+    assert capture < 50 * eager + 0.05  # loose: a report, not a benchmark (benchmarks/compile.py)
