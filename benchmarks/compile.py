@@ -108,11 +108,17 @@ def main() -> None:
     t_eager = med["eager"]
     print(f"small MLP step {SIZES}, batch {BATCH}, Adam; numpy backend, medians of {args.rounds}")
     for name in variants:
-        print(f"  {name:9s} {med[name] * 1e3:7.3f} ms  = {med[name] / med['hand']:.2f}x hand-written")
-    print(f"  compiled step: {med['compiled'] * 1e3:.3f} ms vs eager {t_eager * 1e3:.3f} ms "
-          f"({t_eager / med['compiled']:.2f}x faster)")
-    print(f"  capture (first compiled call): {t_capture * 1e3:.2f} ms = "
-          f"{t_capture / statistics.median(eager_samples + [t_eager_one]):.2f}x an eager step")
+        print(
+            f"  {name:9s} {med[name] * 1e3:7.3f} ms  = {med[name] / med['hand']:.2f}x hand-written"
+        )
+    print(
+        f"  compiled step: {med['compiled'] * 1e3:.3f} ms vs eager {t_eager * 1e3:.3f} ms "
+        f"({t_eager / med['compiled']:.2f}x faster)"
+    )
+    print(
+        f"  capture (first compiled call): {t_capture * 1e3:.2f} ms = "
+        f"{t_capture / statistics.median(eager_samples + [t_eager_one]):.2f}x an eager step"
+    )
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
