@@ -89,7 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--tie-weights", action="store_true", help="GPT: the head reuses the token embedding")
     add("--seq-len", type=cli.positive_int, default=64, help="characters per window (default: 64)")
     add("--batch-size", type=cli.positive_int, default=32, help="windows per batch (default: 32)")
-    add("--steps-per-epoch", type=cli.positive_int, default=300, help="(default: 300)")
+    add("--steps-per-epoch", type=cli.positive_int, default=None, help="(default: 300 for lstm, "
+        "200 for transformer)")  # fmt: skip
     add("--epochs", type=cli.positive_int, default=None, help="(default: 5, 2 with --smoke)")
     add("--lr", type=cli.positive_float, default=3e-3, help="AdamW learning rate (default: 3e-3)")
     add("--weight-decay", type=cli.probability, default=0.01, help="AdamW (default: 0.01)")
@@ -106,6 +107,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.layers = 1 if args.model == "lstm" else 2
     if args.epochs is None:
         args.epochs = 2 if args.smoke else 5
+    if args.steps_per_epoch is None:
+        args.steps_per_epoch = 300 if args.model == "lstm" else 200
     if args.smoke:
         args.steps_per_epoch = min(args.steps_per_epoch, SMOKE_STEPS)
     return args

@@ -28,11 +28,11 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import polygrad as pg
 import polygrad.nn as nn
+import polygrad.nn.functional as F
 
 __all__ = ["digits_mlp", "digits_cnn", "CharLSTM", "CharGPT", "CausalSelfAttention"]
 
@@ -113,44 +113,35 @@ class CharLSTM(nn.Module):
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention in which position t sees only positions <= t.
 
-    Written out (no fused attention function), so every step is visible: project to queries,
-    keys and values, split into heads, score, mask the future, softmax, mix the values.
+    One Linear projects to queries, keys and values; the heads are split off and
+    ``F.scaled_dot_product_attention(is_causal=True)`` scores, masks the future, softmaxes
+    and mixes the values; a second Linear projects the joined heads back.
     """
 
-    def __init__(self, dim: int, heads: int, context: int, dropout: float = 0.0) -> None:
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"the embedding size {dim} is not a multiple of heads={heads}")
-        self.heads = heads
-        self.query, self.key, self.value = (nn.Linear(dim, dim) for _ in range(3))
+        self.heads, self.dropout = heads, dropout
+        self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
-        self.dropout = nn.Dropout(dropout)
-        # True above the diagonal: the future positions each query must not see
-        self.register_buffer(
-            "future", pg.triu(pg.ones(context, context, dtype=pg.bool), diagonal=1)
-        )
 
     def forward(self, x: pg.Tensor) -> pg.Tensor:
         n, t, dim = x.shape
-        # (n, t, dim) -> (n, heads, t, dim / heads)
-        q, k, v = (
-            f(x).view(n, t, self.heads, dim // self.heads).transpose(1, 2)
-            for f in (self.query, self.key, self.value)
-        )
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(dim // self.heads))
-        scores = scores.masked_fill(self.future[:t, :t], float("-inf"))
-        weights = self.dropout(scores.softmax(dim=-1))  # (n, heads, t, t)
-        out = (weights @ v).transpose(1, 2).reshape(n, t, dim)
-        return self.proj(out)
+        # (n, t, 3 * dim) -> 3 x (n, heads, t, dim / heads)
+        q, k, v = self.qkv(x).view(n, t, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        return self.proj(out.transpose(1, 2).reshape(n, t, dim))
 
 
 class Block(nn.Module):
     """A pre-norm Transformer block: x + attention(norm(x)), then x + MLP(norm(x))."""
 
-    def __init__(self, dim: int, heads: int, context: int, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attention = CausalSelfAttention(dim, heads, context, dropout)
+        self.attention = CausalSelfAttention(dim, heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(
             nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim), nn.Dropout(dropout)
@@ -181,7 +172,7 @@ class CharGPT(nn.Module):
         self.token = nn.Embedding(vocab, dim)
         self.position = nn.Embedding(context, dim)
         self.dropout = nn.Dropout(dropout)
-        self.blocks = nn.Sequential(*(Block(dim, heads, context, dropout) for _ in range(layers)))
+        self.blocks = nn.Sequential(*(Block(dim, heads, dropout) for _ in range(layers)))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab, bias=not tie_weights)
         if tie_weights:

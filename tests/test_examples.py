@@ -196,7 +196,7 @@ def char_lm(out: Path, *args: str, backend: str = "numpy") -> str:
 def test_char_lm_smoke_learns_and_writes(model, backend, tmp_path):
     out = tmp_path / "runs"
     stdout = char_lm(out, "--model", model, backend=backend)
-    assert "epoch  2/2" in stdout and "--- sample (temperature 0.8)" in stdout
+    assert "epoch  2/2" in stdout
     assert f"{model} (" in stdout and "parameters)" in stdout
     assert_file(out / f"char_lm-{model}.png", PNG_MAGIC)
     checkpoint = pg.load(out / f"char_lm-{model}.pgz")
@@ -206,6 +206,12 @@ def test_char_lm_smoke_learns_and_writes(model, backend, tmp_path):
     assert loss[1] < loss[0] < 4.3 and val_loss[1] < val_loss[0] < np.log(65)
     reported = float(final_line(stdout, "final validation loss:").split()[3])
     assert reported == pytest.approx(val_loss[1], abs=1e-4)
+    # one sample per epoch: --sample-len 30 characters, all of the text's vocabulary
+    samples = stdout.split("--- sample (temperature 0.8)\n")[1:]
+    assert len(samples) == 2
+    for text in samples:
+        assert text[30:].startswith("\n---\n"), text
+        assert set(text[:30]) <= set(checkpoint["chars"]), text[:30]
 
 
 def test_char_lm_resume_is_exact(tmp_path):
@@ -226,7 +232,7 @@ def test_char_lm_refuses_another_vocabulary_or_model(tmp_path):
     out = tmp_path / "runs"
     text = tmp_path / "abc.txt"
     text.write_text("abc ab ba cab\n" * 40)
-    char_lm(out, "--data", str(text), "--sample-len", "0")
+    char_lm(out, "--data", str(text), "--sample-len", "0", "--epochs", "1")
     assert (out / "char_lm-lstm.pgz").is_file()
     other = tmp_path / "xyz.txt"
     other.write_text("xyz, zyx!\n" * 40)
@@ -272,6 +278,41 @@ def test_char_lm_lstm_losses_equal_torchs_from_the_same_weights():
             opt.zero_grad()
             value.backward()
             opt.step()
+
+
+def test_char_lm_gpt_logits_equal_torchs_from_the_same_weights():
+    """The example's CharGPT against the same computation written with torch.nn.functional."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from models import CharGPT
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    vocab, context, dim, heads = 11, 7, 8, 2
+    ours = CharGPT(vocab, context, dim, layers=2, heads=heads).double()
+    w = {k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()}
+    ids = np.random.default_rng(0).integers(0, vocab, (3, 6))
+    tf = torch.nn.functional
+
+    def norm(x, name):
+        return tf.layer_norm(x, (dim,), w[f"{name}.weight"], w[f"{name}.bias"])
+
+    def linear(x, name):
+        return tf.linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
+
+    y = torch.tensor(ids)
+    x = w["token.weight"][y] + w["position.weight"][: y.shape[1]]
+    for b in ("blocks.0", "blocks.1"):
+        q, k, v = linear(norm(x, f"{b}.norm1"), f"{b}.attention.qkv").chunk(3, dim=-1)
+        q, k, v = (t.unflatten(-1, (heads, dim // heads)).transpose(1, 2) for t in (q, k, v))
+        att = tf.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2)
+        x = x + linear(att.flatten(2), f"{b}.attention.proj")
+        hidden = tf.gelu(linear(norm(x, f"{b}.norm2"), f"{b}.mlp.0"))
+        x = x + linear(hidden, f"{b}.mlp.2")
+    expected = linear(norm(x, "norm"), "head")
+    np.testing.assert_allclose(
+        ours(pg.tensor(ids)).numpy(), expected.numpy(), rtol=1e-10, atol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------------------------
