@@ -93,7 +93,7 @@ def main() -> None:
     rows = {}
     for n in (1, 2):
         cmd = [mpiexec, "-n", str(n), sys.executable, __file__, "--worker",
-               "--steps", str(args.steps)]  # fmt: skip
+               "--steps", str(args.steps), *(["--no-comm"] if args.no_comm else [])]  # fmt: skip
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
         _, size, rate, ms, wait_ms = line.split()

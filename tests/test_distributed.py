@@ -66,21 +66,27 @@ def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(n):
     _ok(_mpiexec(n, "syncbn.py"), f"syncbn ok on {n} ranks")
 
 
+# how long the job may take to end after rank 1 failed: the 5 s timeout of fault.py's hang case
+# plus MPI's abort and the teardown of 3 processes on a loaded 2-core machine, with a margin
+FAULT_LIMIT = 30
+
+
 @needs_mpi
 @pytest.mark.parametrize("how", ["kill", "raise", "hang"])
-def test_a_failed_rank_ends_the_job_instead_of_a_hang(how):
-    start = time.monotonic()
-    result = _mpiexec(3, "fault.py", how)
-    elapsed = time.monotonic() - start
-    assert result.returncode != 0, result.stdout + result.stderr
-    assert "unreachable" not in result.stdout
-    assert elapsed < 60, f"the job took {elapsed:.0f} s to end after rank 1 failed"
+def test_a_failed_rank_ends_the_job_within_the_limit(how):
+    result = _mpiexec(3, "fault.py", how)  # a hung job fails here after TIMEOUT
+    ended = time.time()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "unreachable" not in result.stdout, output
+    failed = float(result.stdout.split("failing at ")[1].split()[0])
+    assert ended - failed < FAULT_LIMIT, f"the job took {ended - failed:.0f} s to end: {output}"
     if how == "raise":  # the failed rank is named
-        assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr
+        assert "rank 1 of 3 aborts" in result.stderr and "on purpose" in result.stderr, output
     if how == "kill":  # mpiexec reports the signal (SIGKILL leaves the rank no last word)
-        assert "signal 9" in result.stdout + result.stderr, result.stdout + result.stderr
-    if how == "hang":  # the 2 s timeout of init_process_group ends the waiting ranks
-        assert "all_reduce did not complete within 2 s on rank" in result.stderr, result.stderr
+        assert "signal 9" in output, output
+    if how == "hang":  # the timeout of init_process_group ends the waiting ranks
+        assert "all_reduce did not complete within 5 s on rank" in result.stderr, output
 
 
 DIGITS = ROOT / "examples" / "digits.py"
