@@ -433,7 +433,6 @@ def test_unsupported_modules_import():
         (lambda: pg.jit.script(lambda x: x), "torch.jit.script"),
         (lambda: pg.jit.trace(lambda x: x, pg.ones(1)), "torch.jit.trace"),
         (lambda: pg.jit.load("m.pt"), "torch.jit.load"),
-        (lambda: pg.compile(pg.nn.Linear(2, 2)), "torch.compile"),
         (lambda: pg.distributed.new_group([0]), "torch.distributed.new_group"),
         (lambda: pg.sparse_coo_tensor([[0]], [1.0], (1,)), "torch.sparse_coo_tensor"),
         (lambda: pg.sparse.mm(pg.ones(1, 1), pg.ones(1, 1)), "torch.sparse.mm"),
