@@ -5,7 +5,9 @@ step + zero_grad. Single thread (set OMP_NUM_THREADS=1 before running), numpy ba
 three variants timed interleaved, medians. Also the capture cost: the first call of the
 compiled step against one eager step.
 
-Run: ``OMP_NUM_THREADS=1 POLYGRAD_BACKEND=numpy python benchmarks/compile.py [--profile]``
+Run: ``OMP_NUM_THREADS=1 POLYGRAD_BACKEND=numpy python benchmarks/compile.py [--profile]``;
+``--medium`` for the MLP 784-512-512-10 (batch 256), ``--chain 200`` for a 200-op elementwise
+chain on 8 elements (per op).
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ BATCH = 64
 LR = 1e-3
 
 
-def _model() -> nn.Module:
+def _model(sizes: tuple = SIZES) -> nn.Module:
     pg.manual_seed(0)
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
-        if i < len(SIZES) - 2:
+        if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
 
@@ -62,21 +64,62 @@ def _time(fn, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
+def chain(n_ops: int, rounds: int, number: int) -> None:
+    """A chain of ``n_ops`` tanh on 8 elements, forward + backward: compiled, eager and by hand,
+    per op."""
+    xh = np.linspace(-1, 1, 8, dtype=np.float32)
+
+    def step(x: pg.Tensor) -> pg.Tensor:
+        y = x
+        for _ in range(n_ops):
+            y = y.tanh()
+        y.sum().backward()
+        return y
+
+    def hand() -> None:
+        ys = [xh]
+        for _ in range(n_ops):
+            ys.append(np.tanh(ys[-1]))
+        g = np.ones_like(xh)
+        for y in reversed(ys[1:]):
+            g = g * (1 - y * y)
+
+    compiled = pg.compile(step)
+    x = pg.tensor(xh, requires_grad=True)
+    compiled(x)
+    variants = {"compiled": lambda: compiled(x), "eager": lambda: step(x), "hand": hand}
+    samples: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            samples[name].append(_time(fn, number))
+    med = {k: statistics.median(v) / n_ops for k, v in samples.items()}
+    print(f"{n_ops}-op tanh chain on 8 elements, forward + backward, per op, medians of {rounds}")
+    for name in variants:
+        ratio = med[name] / med["hand"]
+        print(f"  {name:9s} {med[name] * 1e6:7.2f} us  = {ratio:.2f}x hand-written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--number", type=int, default=50, help="steps per sample")
     parser.add_argument("--profile", action="store_true", help="profile the compiled step")
+    parser.add_argument("--medium", action="store_true", help="the MLP 784-512-512-10, batch 256")
+    parser.add_argument("--chain", type=int, default=0, help="time an N-op chain instead")
     args = parser.parse_args()
+    if args.chain:
+        chain(args.chain, args.rounds, args.number)
+        return
+    sizes, batch = ((784, 512, 512, 10), 256) if args.medium else (SIZES, BATCH)
 
     rng = np.random.default_rng(0)
-    xh = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    yh = rng.integers(0, SIZES[-1], size=BATCH)
+    xh = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    yh = rng.integers(0, sizes[-1], size=batch)
     x, y = pg.tensor(xh), pg.tensor(yh)
 
-    eager_model = _model()
+    eager_model = _model(sizes)
     eager_step, _ = make_step(eager_model)
-    compiled_model = _model()
+    compiled_model = _model(sizes)
     step, _ = make_step(compiled_model)
     params = [p.numpy() for p in compiled_model.parameters()]
     ref = MLPReference(params, lr=LR)
@@ -106,7 +149,7 @@ def main() -> None:
         eager_samples.append(_time(lambda: eager_step(x, y), 1))
     med = {k: statistics.median(v) for k, v in samples.items()}
     t_eager = med["eager"]
-    print(f"small MLP step {SIZES}, batch {BATCH}, Adam; numpy backend, medians of {args.rounds}")
+    print(f"MLP step {sizes}, batch {batch}, Adam; numpy backend, medians of {args.rounds}")
     for name in variants:
         print(
             f"  {name:9s} {med[name] * 1e3:7.3f} ms  = {med[name] / med['hand']:.2f}x hand-written"

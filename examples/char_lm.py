@@ -30,6 +30,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--epochs in total")  # fmt: skip
     add("--smoke", action="store_true", help=f"tiny budget for tests: {SMOKE_STEPS} steps per "
         f"epoch, {SMOKE_VAL_BATCHES} validation batches")  # fmt: skip
+    cli.add_compile_flag(parser)
     args = cli.parse(parser, argv, check=invalid_combination)
     if args.layers is None:
         args.layers = 1 if args.model == "lstm" else 2
@@ -159,6 +161,21 @@ def next_char_loss(model: nn.Module, window: pg.Tensor) -> pg.Tensor:
     """Mean cross-entropy of characters 1..T of each (N, T + 1) window given those before."""
     logits = logits_of(model, window[:, :-1])
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+
+
+def make_train_step(model: nn.Module, optimizer: optim.Optimizer, clip: float) -> Callable:
+    """One training step ``step(window) -> loss`` (what ``--compile`` runs through
+    ``polygrad.compile``)."""
+
+    def step(window: pg.Tensor) -> pg.Tensor:
+        loss = next_char_loss(model, window)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        return loss
+
+    return step
 
 
 def random_windows(ids: pg.Tensor, n: int, length: int) -> pg.Tensor:
@@ -283,6 +300,9 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         f"{len(chars)} characters, {split:,} training / {len(text) - split:,} validation; "
         f"batch {config['batch_size']} x {config['seq_len']}, AdamW lr {config['lr']:g}"
     )
+    train_step = make_train_step(model, optimizer, config["clip"])
+    if args.compile:
+        train_step = pg.compile(train_step)
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
         loss_sum = 0.0
@@ -295,11 +315,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         ) as bar:
             for step in range(config["steps_per_epoch"]):
                 window = random_windows(train_ids, config["batch_size"], config["seq_len"] + 1)
-                loss = next_char_loss(model, window)
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config["clip"])
-                optimizer.step()
+                loss = train_step(window)
                 loss_sum += loss.item()
                 bar.set_postfix({"loss": f"{loss_sum / (step + 1):.3f}"}, refresh=False)
                 bar.update()
@@ -336,6 +352,15 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
         f"final validation loss: {final:.4f} nats/char after {len(history['loss'])} epochs, "
         f"{seconds:.1f} s of training"
     )
+    if args.compile:
+        window = random_windows(train_ids, config["batch_size"], config["seq_len"] + 1)
+
+        def fresh_step() -> Callable:
+            m, o = build(config, len(chars))
+            m.load_state_dict(model.state_dict())
+            return make_train_step(m, o, config["clip"])
+
+        print(cli.compile_speedup(fresh_step, window, steps=5))
     plot_path = args.out / f"char_lm-{config['model']}.png"
     plot(history, f"char_lm, {config['model']}: val loss {final:.3f}", plot_path)
     print(f"wrote {plot_path} and {checkpoint_path}")

@@ -86,6 +86,26 @@ def accuracy(model: nn.Module, x: pg.Tensor, y: pg.Tensor) -> float:
         return (model(x).argmax(axis=1) == y).astype(pg.float32).mean().item()
 
 
+def make_step(model: nn.Module, optimizer: optim.Optimizer) -> Callable:
+    """One full-batch training step ``step(x, y) -> loss`` of ``model`` (what ``--compile``
+    runs through ``polygrad.compile``)."""
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(x: pg.Tensor, y: pg.Tensor) -> pg.Tensor:
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def new_model(activation: str, seed: int) -> nn.Module:
+    pg.manual_seed(seed)  # the same initial weights for both optimizers
+    return nn.MLP(2, [64, 64], N_CLASSES, activation=ACTIVATIONS[activation])
+
+
 def train(
     activation: str,
     optimizer_name: str,
@@ -94,12 +114,15 @@ def train(
     steps: int,
     snapshots: set[int],
     seed: int,
+    compiled: bool = False,
 ) -> Run:
     """Train one MLP full batch, recording its decision boundary at the ``snapshots`` steps."""
     run = Run(f"{activation} + {optimizer_name}")
-    pg.manual_seed(seed)  # the same initial weights for both optimizers
-    model = nn.MLP(2, [64, 64], N_CLASSES, activation=ACTIVATIONS[activation])
+    model = new_model(activation, seed)
     optimizer = OPTIMIZERS[optimizer_name](model.parameters())
+    step_fn = make_step(model, optimizer)
+    if compiled:
+        step_fn = pg.compile(step_fn)
     loss_fn = nn.CrossEntropyLoss()
     side = int(round(grid.shape[0] ** 0.5))
 
@@ -111,10 +134,7 @@ def train(
 
     snapshot(0)
     for step in tqdm(range(1, steps + 1), desc=f"{run.name:15}", unit="step", ncols=90):
-        loss = loss_fn(model(data["x"]), data["y"])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        step_fn(data["x"], data["y"])
         if step in snapshots:
             snapshot(step)
     with pg.no_grad():
@@ -195,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         "--seed", type=cli.natural, default=0, help="seed for the weights (default: 0)"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny budget for tests: 4 steps")
+    cli.add_compile_flag(parser)
     args = cli.parse(parser, argv)
     if args.smoke:
         args.steps, args.frames = 4, 2
@@ -220,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     # slow later ones.
     snapshots = {0, args.steps} | set(np.geomspace(1, args.steps, args.frames).astype(int).tolist())
     runs = [
-        train(act, opt, data, grid, args.steps, snapshots, args.seed)
+        train(act, opt, data, grid, args.steps, snapshots, args.seed, args.compile)
         for act in ACTIVATIONS
         for opt in OPTIMIZERS
     ]
@@ -232,6 +253,14 @@ def main(argv: list[str] | None = None) -> None:
             f"{activation:<12}{optimizer_name:<10}{run.loss:>8.4f}"
             f"{100 * run.train_acc:>10.1f}%{100 * run.test_acc:>9.1f}%"
         )
+    if args.compile:
+        act, opt = next(iter(ACTIVATIONS)), next(iter(OPTIMIZERS))
+
+        def fresh_step() -> Callable:
+            model = new_model(act, args.seed)
+            return make_step(model, OPTIMIZERS[opt](model.parameters()))
+
+        print(f"{act} + {opt}: {cli.compile_speedup(fresh_step, data['x'], data['y'])}")
     write_gif(runs, x_train, y_train, args.out / "spiral.gif")
     write_comparison(runs, x_train, y_train, args.out / "spiral.png")
     print(

@@ -287,3 +287,64 @@ def test_capture_cost_measured():
     capture = time.perf_counter() - t0
     assert f.stats["captures"] == 1
     assert capture < 50 * eager + 0.05  # loose: a report, not a benchmark (benchmarks/compile.py)
+
+
+def test_guards_dtype_and_requires_grad_capture_again():
+    w = pg.ones(2, requires_grad=True)
+    f = pg.compile(lambda x: (w * x).sum())
+    a = f(pg.ones(2))
+    b = f(pg.ones(2, dtype=pg.float64))  # a new dtype: a new program
+    assert a.dtype == pg.float32 and b.dtype == pg.float64
+    f(pg.ones(2, requires_grad=True))  # a new requires_grad flag of an argument
+    assert f.stats["captures"] == 3
+    w.requires_grad_(False)  # a flag of a tensor read by reference: the guard fails
+    f(pg.ones(2))
+    assert f.stats["captures"] == 4 and f.stats["replays"] == 0
+
+
+def test_replaced_parameter_is_read_not_the_old_one():
+    pg.manual_seed(0)
+    lin = nn.Linear(3, 2)
+    f = pg.compile(lambda x: lin(x))
+    x = pg.ones(1, 3)
+    with pg.no_grad():
+        f(x)
+        f(x)
+        lin.weight = nn.Parameter(pg.zeros(2, 3))  # a new Parameter object, same shape
+        got = _host(f(x))
+        np.testing.assert_array_equal(got, _host(lin(x)))
+
+
+def test_cache_is_small_and_keeps_the_recent_signatures():
+    f = pg.compile(lambda x: x * 2)
+    for n in range(1, 12):
+        np.testing.assert_array_equal(f(pg.ones(n)).numpy(), np.full(n, 2.0, np.float32))
+    assert len(f.programs) <= 8
+    f(pg.ones(11))
+    assert f.stats["replays"] == 1
+
+
+def test_inplace_write_and_version_counter_as_in_eager():
+    def g(x, acc):
+        acc.add_(x * 2)
+        return acc.sum()
+
+    f = pg.compile(g)
+    accs = [pg.zeros(3), pg.zeros(3)]
+    for _ in range(3):
+        e = g(pg.ones(3), accs[0])
+        c = f(pg.ones(3), accs[1])
+        assert e.item() == c.item()
+    np.testing.assert_array_equal(accs[0].numpy(), accs[1].numpy())
+    assert accs[0]._version == accs[1]._version
+    assert f.stats["replays"] == 2
+    w = pg.ones(3, requires_grad=True)
+
+    def bad(x):
+        y = w * x
+        z = y.sin()
+        y.mul_(2)  # sin saves its input for the backward
+        z.sum().backward()
+
+    with pytest.raises(RuntimeError, match="modified by an in-place"):
+        pg.compile(bad)(pg.ones(3))

@@ -547,3 +547,29 @@ def test_array_api_interop_checks_every_gradient(backend, tmp_path):
     assert "max |polygrad - torch|" in proc.stdout
     assert final_line(proc.stdout, "8/8") == "8/8 gradient checks passed"
     assert not list(tmp_path.iterdir()), "array_api_interop.py should write no files"
+
+
+# --compile (spiral.py, char_lm.py)
+# --------------------------------------------------------------------------------------------
+SPEEDUP = re.compile(r"compiled step: [\d.]+ ms vs eager [\d.]+ ms \([\d.]+x\)")
+
+
+def test_spiral_compile_prints_speedup_and_trains_the_same(tmp_path):
+    def table(*args: str) -> tuple[list[str], str]:
+        proc = run_example("spiral.py", "--smoke", "--out", str(tmp_path), *args, cwd=tmp_path)
+        rows = [
+            r
+            for r in proc.stdout.splitlines()
+            if r.startswith(("ReLU ", "Sigmoid ")) and "compiled step" not in r
+        ]
+        return rows, proc.stdout
+
+    eager, _ = table()
+    compiled, stdout = table("--compile")
+    assert len(eager) == 4 and compiled == eager  # replayed steps train exactly as eager
+    assert SPEEDUP.search(stdout), stdout
+
+
+def test_char_lm_compile_prints_speedup(tmp_path):
+    stdout = char_lm(tmp_path / "runs", "--compile", "--epochs", "1", "--sample-len", "0")
+    assert SPEEDUP.search(stdout), stdout

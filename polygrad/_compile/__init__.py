@@ -21,8 +21,9 @@ same order as eager, so N replayed steps are bitwise N eager steps (tested on ev
 Guards: the signature (shapes, dtypes, backend, device and ``requires_grad`` of the tensor
 arguments, nested in tuples, lists and dicts; values of other hashable arguments, identity of
 the others; grad mode) selects one of at most 8 programs; the modules called during the capture
-must keep their ``training`` flag, and the tensors read by reference their shape, dtype and
-``requires_grad``, or the call captures again.
+must keep their ``training`` flag and their tensor attributes (the same Parameter objects), and
+the tensors read by reference their shape, dtype and ``requires_grad``, or the call captures
+again.
 
 Graph breaks: whatever the recorder cannot prove it recorded — reading a value (``.item()``,
 ``bool()``, ``.numpy()``, printing), a tensor made by an unrecorded path, a user-defined

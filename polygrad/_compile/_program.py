@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._tensor import Tensor
-from ._record import Recorder
+from ._record import Recorder, module_tensors
 
 
 class Program:
@@ -42,8 +42,13 @@ class Program:
 
     def guards_hold(self) -> bool:
         """Do the modules and tensors the capture touched still look as they did?"""
-        for m, training in self.modules:
+        for m, training, tensors in self.modules:
             if m.training != training:
+                return False
+            now = module_tensors(m)
+            if len(now) != len(tensors) or any(
+                k != k0 or v is not v0 for (k, v), (k0, v0) in zip(now, tensors)
+            ):
                 return False
         for t, shape, dtype, requires_grad in self.ref_guards:
             a = t._data

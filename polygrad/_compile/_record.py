@@ -77,6 +77,12 @@ def _redraw(backend: Any, how: tuple, dtype: Any, dev: Any) -> Any:
     return backend.from_host(draw, dtype, dev)
 
 
+def module_tensors(m: Any) -> tuple:
+    """The tensor (or None) attributes of module ``m`` itself: a replay reads these tensors, so
+    assigning another Parameter (or None) to one of them must capture again."""
+    return tuple((k, v) for k, v in vars(m).items() if v is None or isinstance(v, Tensor))
+
+
 def flatten(obj: Any) -> Iterator[Any]:
     """The leaves of nested tuples, lists and dicts (dict values in key order)."""
     if isinstance(obj, (tuple, list)):
@@ -104,7 +110,7 @@ class Recorder:
         self.keep: list[Any] = []  # every array and tensor seen, so no id is reused
         self.born_ids: set[int] = set()  # ids of tensors made during the capture, not by an op
         self.refs: dict[Tensor, Any] = {}  # tensors read by reference -> array last seen
-        self.modules: dict[int, tuple[Any, bool]] = {}  # id -> (module, training)
+        self.modules: dict[int, tuple] = {}  # id -> (module, training, module_tensors)
         self.arg_slots: list[tuple[int, int]] = []  # (position in args_flat, slot)
         self.paused = 0  # > 0 inside a host step
         self.broken: tuple[str, str] | None = None
@@ -186,7 +192,7 @@ class Recorder:
 
     def module(self, m: Any) -> None:
         if not self.paused:
-            self.modules[id(m)] = (m, m.training)
+            self.modules[id(m)] = (m, m.training, module_tensors(m))
 
     def apply(self, impl: Any, op: Function, inputs: tuple) -> Tensor:
         if self.paused:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import polygrad as pg
-from polygrad import Tensor
+from polygrad import Tensor, _capture
 
 from ..._checks import ShapeError
 from ._utils import _as_tensor, creating_like
 
 
-def _check_indices(who: str, indices: Tensor, size: int, what: str) -> None:
+@_capture.pure  # polygrad.compile runs the range check again on each replay
+def _check_indices(who: str, indices: Tensor, size: int, what: str) -> tuple:
     if indices.dtype.kind not in ("int", "uint"):
         raise TypeError(
             f"{who}: {what} must be an integer tensor of indices, got dtype {indices.dtype.name}"
@@ -21,6 +22,7 @@ def _check_indices(who: str, indices: Tensor, size: int, what: str) -> None:
     if indices.numel() and pg.any((indices < 0) | (indices >= size)).item():
         bad = sorted({v for v in _flat(indices.tolist()) if not 0 <= v < size})
         raise IndexError(f"{who}: {what} {bad} out of range for size {size} (valid: 0..{size - 1})")
+    return ()
 
 
 def _flat(nested: Any) -> list:
