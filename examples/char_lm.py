@@ -41,7 +41,7 @@ try:
 
     matplotlib.use("Agg")  # draw to files, never open a window
     import matplotlib.pyplot as plt
-    from tqdm import tqdm
+    import tqdm  # noqa: F401  (checked here, used by cli.progress_bar)
 except ImportError as e:
     sys.exit(f"{e}: this example needs the examples extra: pip install -e '.[examples]'")
 
@@ -306,13 +306,8 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
         loss_sum = 0.0
-        with tqdm(
-            total=config["steps_per_epoch"],
-            desc=f"epoch {epoch + 1:2d}/{args.epochs}",
-            unit="step",
-            file=sys.stdout,
-            ncols=100,
-        ) as bar:
+        desc = f"epoch {epoch + 1:2d}/{args.epochs}"
+        with cli.progress_bar(config["steps_per_epoch"], desc, "step") as bar:
             for step in range(config["steps_per_epoch"]):
                 window = random_windows(train_ids, config["batch_size"], config["seq_len"] + 1)
                 loss = train_step(window)

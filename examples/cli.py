@@ -29,6 +29,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "positive_int",
@@ -39,6 +40,7 @@ __all__ = [
     "make_parser",
     "parse",
     "interrupts_held",
+    "progress_bar",
     "add_compile_flag",
     "compile_speedup",
 ]
@@ -182,6 +184,17 @@ def interrupts_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if caught:
             raise KeyboardInterrupt
+
+
+def progress_bar(total: int, desc: str, unit: str) -> Any:
+    """A tqdm bar on stdout, built with Ctrl-C held back: a Ctrl-C inside tqdm's constructor
+    would leave a half-built bar whose ``__del__`` prints a traceback at exit."""
+    import sys
+
+    from tqdm import tqdm
+
+    with interrupts_held():
+        return tqdm(total=total, desc=desc, unit=unit, file=sys.stdout, ncols=100)
 
 
 def add_compile_flag(parser: argparse.ArgumentParser) -> None:

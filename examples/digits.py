@@ -298,13 +298,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
         data_parallel.set_epoch(train, epoch)
-        with tqdm(
-            total=batches,
-            desc=f"epoch {epoch + 1:2d}/{args.epochs}",
-            unit="batch",
-            file=sys.stdout,
-            ncols=100,
-        ) as bar:
+        with cli.progress_bar(batches, f"epoch {epoch + 1:2d}/{args.epochs}", "batch") as bar:
             loss, train_acc = par.average(*train_epoch(step, train, bar))
             val_acc, _ = accuracy(net, val)
             bar.set_postfix(
