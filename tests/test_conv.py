@@ -375,3 +375,84 @@ def test_unfold_fold_match_torch(k, d, p, s, shape):
 def test_unfold_fold_errors_match_torch_types(theirs, ours):
     a = torch.zeros(1, 3, 3, 3, dtype=torch.float64)
     _raises_like(lambda: theirs(a), lambda: ours(from_torch(a)))
+
+
+# -- MaxUnpool and ChannelShuffle ------------------------------------------------------------
+UNPOOL_CASES = [
+    # dims, kernel, stride, padding, input shape, output_size
+    (2, 2, None, 0, (2, 3, 6, 6), None),
+    (2, 2, None, 0, (2, 3, 5, 7), (5, 7)),  # the size pooling lost, given back
+    (2, 3, 2, 1, (1, 2, 7, 8), [1, 2, 7, 8]),
+    (2, (3, 2), (1, 2), (1, 0), (2, 2, 5, 6), None),  # overlapping windows: repeated indices
+    (2, 2, None, 0, (3, 4, 4), None),  # unbatched
+    (1, 2, None, 0, (2, 3, 8), None),
+    (1, 3, 1, 1, (2, 2, 7), (7,)),  # overlapping
+    (1, 3, 2, 0, (3, 9), None),  # unbatched
+]
+
+
+@pytest.mark.parametrize(("dims", "k", "s", "p", "shape", "size"), UNPOOL_CASES)
+def test_max_unpool_round_trip_matches_torch(dims, k, s, p, shape, size):
+    pool, tpool = f"MaxPool{dims}d", f"MaxUnpool{dims}d"
+    gen = torch.Generator().manual_seed(4)
+    a = torch.randn(shape, dtype=torch.float64, generator=gen)
+    tout, tidx = getattr(tnn, pool)(k, s, p, return_indices=True)(a)
+    out, idx = getattr(nn, pool)(k, s, p, return_indices=True)(from_torch(a))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    tv, v = tout.clone().requires_grad_(True), from_torch(tout, requires_grad=True)
+    tun, un = getattr(tnn, tpool)(k, s, p), getattr(nn, tpool)(k, s, p)
+    assert repr(un) == repr(tun)
+    ty, y = tun(tv, tidx, output_size=size), un(v, idx, output_size=size)
+    assert_close(y, ty, rtol=0, atol=0)
+    u = torch.randn(ty.shape, dtype=torch.float64, generator=gen)
+    ty.backward(u)
+    y.backward(from_torch(u))
+    assert_close(v.grad, tv.grad, rtol=0, atol=0)
+    fn, tfn = getattr(F, f"max_unpool{dims}d"), getattr(TF, f"max_unpool{dims}d")
+    assert_close(fn(from_torch(tout), idx, k, s, p, size), tfn(tout, tidx, k, s, p, size))
+
+
+def test_max_unpool_repeated_index_last_value_wins_as_torch():
+    a = torch.tensor([[[1.0, 2.0, 3.0, 4.0]]], dtype=torch.float64, requires_grad=True)
+    i = torch.tensor([[[1, 1, 0, 1]]])
+    x = from_torch(a, requires_grad=True)
+    ty, y = TF.max_unpool1d(a, i, 2), F.max_unpool1d(x, from_torch(i), 2)
+    assert_close(y, ty.detach(), rtol=0, atol=0)
+    u = torch.arange(3.0, 3.0 + ty.numel(), dtype=torch.float64).reshape(ty.shape)
+    ty.backward(u)
+    y.backward(from_torch(u))
+    assert_close(x.grad, a.grad, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "idx", "kw"),
+    [((1, 1, 2, 2), torch.full((1, 1, 2, 2), 99), {}),  # index outside the plane
+     ((1, 1, 2, 2), torch.zeros(1, 1, 2, 2, dtype=torch.int32), {}),  # not int64
+     ((1, 2, 2), torch.zeros(1, 1, 2, 2, dtype=torch.int64), {}),  # shapes differ
+     ((2, 2), torch.zeros(2, 2, dtype=torch.int64), {}),  # rank
+     ((1, 1, 2, 2), torch.zeros(1, 1, 2, 2, dtype=torch.int64), dict(output_size=(6, 4))),
+     ((1, 1, 2, 2), torch.zeros(1, 1, 2, 2, dtype=torch.int64), dict(output_size=(4,)))],
+)
+def test_max_unpool_errors_match_torch_types(shape, idx, kw):
+    x = torch.zeros(shape, dtype=torch.float64)
+    _raises_like(lambda: TF.max_unpool2d(x, idx, 2, **kw),
+                 lambda: F.max_unpool2d(from_torch(x), from_torch(idx), 2, **kw))
+
+
+@pytest.mark.parametrize(("groups", "shape"), [(2, (2, 6, 3, 4)), (3, (1, 6, 5)),
+                                               (4, (2, 8, 2, 3, 2)), (1, (2, 3, 4))])
+def test_channel_shuffle_matches_torch(groups, shape):
+    tm, m = tnn.ChannelShuffle(groups), nn.ChannelShuffle(groups)
+    assert repr(m) == repr(tm)
+    _run(tm, m, shape)
+    a = torch.randn(shape, dtype=torch.float64)
+    for name in ("channel_shuffle", "native_channel_shuffle"):
+        assert_close(getattr(F, name)(from_torch(a), groups), getattr(TF, name)(a, groups),
+                     rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("groups", "shape"), [(2, (2, 6)), (4, (2, 6, 3)), (0, (2, 6, 3))])
+def test_channel_shuffle_errors_match_torch_types(groups, shape):
+    a = torch.zeros(shape, dtype=torch.float64)
+    _raises_like(lambda: TF.channel_shuffle(a, groups),
+                 lambda: F.channel_shuffle(from_torch(a), groups))

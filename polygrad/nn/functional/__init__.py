@@ -82,6 +82,7 @@ from .pooling import (
     max_pool2d_with_indices,
 )
 from .sparse import embedding, embedding_bag, one_hot
+from .unpooling import channel_shuffle, max_unpool1d, max_unpool2d, native_channel_shuffle
 from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle, upsample
 
 __all__ = [
@@ -152,6 +153,10 @@ __all__ = [
     "adaptive_max_pool2d_with_indices",
     "interpolate",
     "pixel_shuffle",
+    "max_unpool1d",
+    "max_unpool2d",
+    "channel_shuffle",
+    "native_channel_shuffle",
     "pixel_unshuffle",
     "upsample",
     "mse_loss",

@@ -70,8 +70,11 @@ from .pooling import (
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
+    ChannelShuffle,
     MaxPool1d,
     MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
@@ -183,6 +186,9 @@ __all__ = [
     "AvgPool1d",
     "MaxPool1d",
     "PixelShuffle",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "ChannelShuffle",
     "PixelUnshuffle",
     "Upsample",
     "UpsamplingBilinear2d",

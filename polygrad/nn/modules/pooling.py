@@ -6,6 +6,7 @@ from typing import Any
 
 from polygrad import Tensor
 
+from ..._checks import check_int_tuple
 from .. import functional as F
 from ..functional.pooling import divisor_arg, pool_args
 from .module import Module
@@ -237,3 +238,79 @@ class AdaptiveMaxPool2d(_Adaptive):
     """
 
     _fn = staticmethod(F.adaptive_max_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        n, who = self._n, type(self).__name__
+        self.kernel_size = check_int_tuple(kernel_size, n, who, "kernel_size", minimum=1)
+        self.stride = (
+            self.kernel_size if stride is None
+            else check_int_tuple(stride, n, who, "stride", minimum=1)
+        )  # fmt: skip
+        self.padding = check_int_tuple(padding, n, who, "padding", minimum=0)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+        unpool = F.max_unpool1d if self._n == 1 else F.max_unpool2d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of :class:`MaxPool1d`, torch's ``nn.MaxUnpool1d``: see
+    :func:`polygrad.nn.functional.max_unpool1d`.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> out, idx = nn.MaxPool1d(2, return_indices=True)(polygrad.randn(1, 2, 6))
+    >>> nn.MaxUnpool1d(2)(out, idx).shape
+    (1, 2, 6)
+    """
+
+    _n = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of :class:`MaxPool2d`, torch's ``nn.MaxUnpool2d``: the pooled
+    values at their indices in a zero output; ``forward(input, indices, output_size)``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> out, idx = nn.MaxPool2d(2, return_indices=True)(polygrad.randn(1, 1, 5, 5))
+    >>> nn.MaxUnpool2d(2)(out, idx, output_size=(5, 5)).shape
+    (1, 1, 5, 5)
+    """
+
+    _n = 2
+
+
+class ChannelShuffle(Module):
+    """Interleave ``groups`` groups of channels, torch's ``nn.ChannelShuffle`` (see
+    :func:`polygrad.nn.functional.channel_shuffle`).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.ChannelShuffle(3)(polygrad.randn(2, 6, 4, 4)).shape
+    (2, 6, 4, 4)
+    """
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.channel_shuffle(input, self.groups)
