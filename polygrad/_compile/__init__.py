@@ -55,19 +55,26 @@ __all__ = ["compile", "Unsupported", "CompiledFunction", "CompiledModule"]
 
 _EAGER = "eager"
 CACHE_SIZE = 8
+_NO_KW = ("dict", ())
+
+
+def _tensor_key(t: Tensor) -> tuple:
+    a = t._data
+    xp = t._xp
+    backend = xp.backend
+    return (
+        "T",
+        tuple(a.shape),
+        str(a.dtype),
+        backend.name,
+        str(backend.device_of(a)),
+        t.requires_grad,
+    )
 
 
 def _key(obj: Any) -> Any:
     if isinstance(obj, Tensor):
-        a = obj._data
-        return (
-            "T",
-            tuple(a.shape),
-            str(a.dtype),
-            obj._xp.backend.name,
-            str(obj.device),
-            obj.requires_grad,
-        )
+        return _tensor_key(obj)
     if isinstance(obj, (tuple, list)):
         return (type(obj).__name__, tuple(_key(v) for v in obj))
     if isinstance(obj, dict):
@@ -98,13 +105,20 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _capture.rec is not None:  # called inside another capture: just run it
             return self.fn(*args, **kwargs)
-        inputs = (args, kwargs)
-        key = (grad_mode.enabled, _key(inputs))
+        if not kwargs and all(a.__class__ is Tensor for a in args):
+            # the common call, tensors only: the same key as _key's, built without recursion
+            flat = list(args)
+            key = (grad_mode.enabled, ("tuple", (("tuple", tuple(map(_tensor_key, args))), _NO_KW)))
+        else:
+            inputs = (args, kwargs)
+            key = (grad_mode.enabled, _key(inputs))
+            flat = None
         prog = self.programs.get(key)
         if prog is _EAGER:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
-        flat = list(flatten(inputs))
+        if flat is None:
+            flat = list(flatten((args, kwargs)))
         if prog is not None and prog.guards_hold():
             self.programs.move_to_end(key)
             self.stats["replays"] += 1

@@ -3,10 +3,13 @@ template of what the function returned."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .._tensor import Tensor
-from ._record import Recorder, module_tensors
+from ._record import Recorder
+
+_MISSING = object()
 
 
 class Program:
@@ -19,9 +22,7 @@ class Program:
         self.template = template
         self.modules = tuple(rec.modules.values())
         # guards on the tensors read by reference: what the capture assumed of them
-        self.ref_guards = tuple(
-            (t, tuple(a.shape), a.dtype, t.requires_grad) for t, a in rec.refs.items()
-        )
+        self.ref_guards = tuple((t, a.shape, a.dtype, t.requires_grad) for t, a in rec.refs.items())
         kept = set(_template_slots(template))
         last: dict[int, int] = {}
         for i, (_, args, _) in enumerate(rec.steps):
@@ -32,27 +33,38 @@ class Program:
         for k, i in last.items():
             if k not in kept:
                 frees[i].append(k)
+        # each step pre-bound once: (callable, input slots, output slot(s), slots to free);
+        # constants that come before every slot argument (the namespace ``xp``, an op's
+        # options) are bound into a partial, so the loop only gathers slots
         steps = []
         for (fn, args, outs), free in zip(rec.steps, frees):
-            slots_in = tuple(v for is_slot, v in args if is_slot)
-            plain = all(is_slot for is_slot, _ in args)
-            consts = tuple(args)
-            steps.append((fn, plain, slots_in, consts, outs, tuple(free)))
+            n_const = 0
+            while n_const < len(args) and not args[n_const][0]:
+                n_const += 1
+            if all(is_slot for is_slot, _ in args[n_const:]):
+                call = functools.partial(fn, *(v for _, v in args[:n_const])) if n_const else fn
+                steps.append((call, tuple(v for _, v in args[n_const:]), None, outs, tuple(free)))
+            else:  # a constant after a slot: gather (is_slot, value) pairs at each replay
+                steps.append((fn, None, tuple(args), outs, tuple(free)))
         self.steps = tuple(steps)
+        # guards on modules: the tensor attributes by name and identity, and how many
+        # attributes the module has (a tensor attribute added or removed changes it)
+        self.module_guards = tuple(
+            (m, training, len(vars(m)), tensors) for m, training, tensors in self.modules
+        )
 
     def guards_hold(self) -> bool:
         """Do the modules and tensors the capture touched still look as they did?"""
-        for m, training, tensors in self.modules:
-            if m.training != training:
+        for m, training, n_attrs, tensors in self.module_guards:
+            d = vars(m)
+            if m.training != training or len(d) != n_attrs:
                 return False
-            now = module_tensors(m)
-            if len(now) != len(tensors) or any(
-                k != k0 or v is not v0 for (k, v), (k0, v0) in zip(now, tensors)
-            ):
-                return False
+            for k, v in tensors:
+                if d.get(k, _MISSING) is not v:
+                    return False
         for t, shape, dtype, requires_grad in self.ref_guards:
             a = t._data
-            if tuple(a.shape) != shape or a.dtype != dtype or t.requires_grad != requires_grad:
+            if a.shape != shape or a.dtype != dtype or t.requires_grad != requires_grad:
                 return False
             if t._view is not None and t._view.synced != t._vc[0]:
                 return False
@@ -62,11 +74,12 @@ class Program:
         slots: list[Any] = [None] * self.n_slots
         for i, k in self.arg_slots:
             slots[k] = args_flat[i]._data
-        for fn, plain, slots_in, consts, outs, free in self.steps:
-            if plain:
-                r = fn(*[slots[k] for k in slots_in])
+        get = slots.__getitem__
+        for call, ins, mixed, outs, free in self.steps:
+            if mixed is None:
+                r = call(*map(get, ins))
             else:
-                r = fn(*[slots[v] if is_slot else v for is_slot, v in consts])
+                r = call(*[slots[v] if is_slot else v for is_slot, v in mixed])
             if outs is not None:
                 if outs.__class__ is int:
                     slots[outs] = r
@@ -74,8 +87,9 @@ class Program:
                     for k, x in zip(outs, r):
                         if k is not None:
                             slots[k] = x
-            for k in free:
-                slots[k] = None
+            if free:
+                for k in free:
+                    slots[k] = None
         return _rebuild(self.template, slots, args_flat)
 
 
