@@ -18,18 +18,24 @@ from ._utils import creating_like
 from .conv import _batched, _windows
 
 
+def window_args(who: str, kernel_size: Any, stride: Any, padding: Any, n: int) -> tuple:
+    """``kernel_size``, ``stride`` (None: the kernel) and ``padding`` as ``n``-tuples of ints,
+    checked in that order (a kernel or stride below 1 or a negative padding refused); what
+    pooling, unpooling and their layers share."""
+    kernel = check_int_tuple(kernel_size, n, who, "kernel_size", minimum=1)
+    stride = kernel if stride is None else check_int_tuple(stride, n, who, "stride", minimum=1)
+    return kernel, stride, check_int_tuple(padding, n, who, "padding", minimum=0)
+
+
 def pool_args(
     who: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any, n: int = 2
 ) -> tuple:
     """The window arguments as ``n``-tuples of ints, refused as torch refuses them
     (RuntimeError for a kernel, stride or dilation below 1, a negative padding or one above
     half the kernel; TypeError for a non-integer). The layers call it when built."""
-    kernel = check_int_tuple(kernel_size, n, who, "kernel_size", minimum=1)
-    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
-        stride = kernel
-    else:
-        stride = check_int_tuple(stride, n, who, "stride", minimum=1)
-    padding = check_int_tuple(padding, n, who, "padding", minimum=0)
+    if isinstance(stride, (list, tuple)) and len(stride) == 0:
+        stride = None  # an empty stride is the kernel, as torch
+    kernel, stride, padding = window_args(who, kernel_size, stride, padding, n)
     dilation = check_int_tuple(dilation, n, who, "dilation", minimum=1)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ShapeError(
@@ -63,6 +69,15 @@ def _undo(out: Tensor, unbatched: bool, one_d: bool) -> Tensor:
     return pg.squeeze(out, axis=0) if unbatched else out
 
 
+def _check_nonempty(who: str, x: Tensor, in_shape: tuple) -> None:
+    """As torch: of the (N, C, H, W) view only the batch axis may be empty."""
+    if 0 in x.shape[1:]:
+        raise ShapeError(
+            f"{who}: expected an input with non-zero channels and sizes (only N may be 0), "
+            f"got shape {in_shape}"
+        )
+
+
 def _setup(who: str, x: Tensor, one_d: bool, kernel_size, stride, padding, dilation, ceil_mode):
     in_shape = x.shape
     x, unbatched = _as_2d(x, who, one_d)
@@ -71,11 +86,7 @@ def _setup(who: str, x: Tensor, one_d: bool, kernel_size, stride, padding, dilat
     if one_d:
         args = tuple((1,) + a if i != 2 else (0,) + a for i, a in enumerate(args))
     kernel, stride, padding, dilation = args
-    if 0 in x.shape[1:]:  # as torch: only the batch axis may be empty
-        raise ShapeError(
-            f"{who}: expected an input with non-zero channels and sizes (only N may be 0), "
-            f"got shape {in_shape}"
-        )
+    _check_nonempty(who, x, in_shape)
     sizes = tuple(
         _pool_out(m, *a, ceil_mode)
         for m, *a in zip(x.shape[-2:], kernel, stride, padding, dilation)
@@ -326,11 +337,7 @@ def _adaptive_setup(who: str, x: Tensor, one_d: bool, output_size: Any) -> tuple
     sizes = check_int_tuple(items, n, who, "output_size", minimum=0)
     if one_d:
         sizes = (1,) + sizes
-    if 0 in x.shape[1:]:
-        raise ShapeError(
-            f"{who}: expected an input with non-zero channels and sizes (only N may be 0), "
-            f"got shape {in_shape}"
-        )
+    _check_nonempty(who, x, in_shape)
     return x, unbatched, sizes
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import polygrad as pg
 from polygrad import Tensor
 
-from ..._checks import ShapeError, check_int, check_int_tuple
+from ..._checks import ShapeError, check_int
 from ...ops.arrange import take_along_axis
 from ._utils import _as_tensor, creating_like
+from .pooling import window_args
 
 
 def _unpool_size(
@@ -59,9 +60,7 @@ def _max_unpool(who, dims, x, indices, kernel_size, stride, padding, output_size
         raise ShapeError(
             f"{who}: indices of shape {indices.shape} must have the input's shape {x.shape}"
         )
-    kernel = check_int_tuple(kernel_size, dims, who, "kernel_size", minimum=1)
-    stride = kernel if stride is None else check_int_tuple(stride, dims, who, "stride", minimum=1)
-    padding = check_int_tuple(padding, dims, who, "padding", minimum=0)
+    kernel, stride, padding = window_args(who, kernel_size, stride, padding, dims)
     size = _unpool_size(who, tuple(x.shape[-dims:]), kernel, stride, padding, output_size)
     lead = tuple(x.shape[:-dims])
     planes, length, out_len = math.prod(lead), math.prod(x.shape[-dims:]), math.prod(size)

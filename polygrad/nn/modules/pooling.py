@@ -6,9 +6,8 @@ from typing import Any
 
 from polygrad import Tensor
 
-from ..._checks import check_int_tuple
 from .. import functional as F
-from ..functional.pooling import divisor_arg, pool_args
+from ..functional.pooling import divisor_arg, pool_args, window_args
 from .module import Module
 
 
@@ -20,6 +19,10 @@ def _check_rank(layer: Module, x: Tensor, n: int) -> None:
             f"{layer._header()}: expected a (N, C, {dims}) or (C, {dims}) input, got shape "
             f"{x.shape}"
         )
+
+
+def _window_repr(layer: Module) -> str:
+    return f"kernel_size={layer.kernel_size}, stride={layer.stride}, padding={layer.padding}"
 
 
 class _MaxPoolNd(Module):
@@ -42,10 +45,7 @@ class _MaxPoolNd(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
+        return f"{_window_repr(self)}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
     def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         _check_rank(self, x, self._n)
@@ -83,54 +83,8 @@ class MaxPool2d(_MaxPoolNd):
     """
 
 
-class AvgPool1d(Module):
-    """Mean over windows of (N, C, L) or (C, L) input (torch's ``AvgPool1d``).
-
-    Examples
-    --------
-    >>> import polygrad
-    >>> import polygrad.nn as nn
-    >>> nn.AvgPool1d(2)(polygrad.ones(1, 1, 4)).tolist()
-    [[[1.0, 1.0]]]
-    """
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> None:
-        super().__init__()
-        pool_args("AvgPool1d", kernel_size, stride, padding, 1, 1)
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def forward(self, x: Tensor) -> Tensor:
-        _check_rank(self, x, 1)
-        return F.avg_pool1d(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-            self.count_include_pad,
-        )
-
-
-class AvgPool2d(Module):
-    """Mean over ``kernel_size`` windows (stride defaults to the kernel size) of the
-    zero-padded input, with torch's ``ceil_mode``, ``count_include_pad`` and
-    ``divisor_override``.
-
-    Examples
-    --------
-    >>> import polygrad
-    >>> import polygrad.nn as nn
-    >>> nn.AvgPool2d(2)(polygrad.ones(1, 1, 4, 4)).tolist()
-    [[[[1.0, 1.0], [1.0, 1.0]]]]
-    """
+class _AvgPoolNd(Module):
+    _n = 2
 
     def __init__(
         self,
@@ -142,23 +96,63 @@ class AvgPool2d(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
-        pool_args("AvgPool2d", kernel_size, stride, padding, 1)
+        who = f"AvgPool{self._n}d"
+        pool_args(who, kernel_size, stride, padding, 1, self._n)
         if divisor_override is not None:
-            divisor_arg(divisor_override, "AvgPool2d")
+            divisor_arg(divisor_override, who)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        if self._n == 2:  # AvgPool1d has no divisor_override, as torch
+            self.divisor_override = divisor_override
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return _window_repr(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_rank(self, x, 2)
-        return F.avg_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-            self.count_include_pad, self.divisor_override,
-        )
+        _check_rank(self, x, self._n)
+        args = (x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        if self._n == 1:
+            return F.avg_pool1d(*args, self.count_include_pad)
+        return F.avg_pool2d(*args, self.count_include_pad, self.divisor_override)
+
+
+class AvgPool1d(_AvgPoolNd):
+    """Mean over windows of (N, C, L) or (C, L) input (torch's ``AvgPool1d``).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AvgPool1d(2)(polygrad.ones(1, 1, 4)).tolist()
+    [[[1.0, 1.0]]]
+    """
+
+    _n = 1
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Mean over ``kernel_size`` windows (stride defaults to the kernel size) of the
+    zero-padded input, with torch's ``ceil_mode``, ``count_include_pad`` and
+    ``divisor_override``.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> nn.AvgPool2d(2)(polygrad.ones(1, 1, 4, 4)).tolist()
+    [[[[1.0, 1.0], [1.0, 1.0]]]]
+    """
 
 
 class _Adaptive(Module):
@@ -178,7 +172,14 @@ class _Adaptive(Module):
         return fn(x, self.output_size)
 
 
-class AdaptiveAvgPool1d(_Adaptive):
+class _AdaptiveAvg(_Adaptive):
+    """The averaging layers take no ``return_indices``."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvg):
     """Mean over torch's adaptive windows to an ``output_size`` length.
 
     Examples
@@ -191,11 +192,8 @@ class AdaptiveAvgPool1d(_Adaptive):
 
     _fn = staticmethod(F.adaptive_avg_pool1d)
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__(output_size)
 
-
-class AdaptiveAvgPool2d(_Adaptive):
+class AdaptiveAvgPool2d(_AdaptiveAvg):
     """Mean over torch's adaptive windows to an ``output_size`` (None keeps an input size).
 
     Examples
@@ -207,9 +205,6 @@ class AdaptiveAvgPool2d(_Adaptive):
     """
 
     _fn = staticmethod(F.adaptive_avg_pool2d)
-
-    def __init__(self, output_size: Any) -> None:
-        super().__init__(output_size)
 
 
 class AdaptiveMaxPool1d(_Adaptive):
@@ -245,16 +240,12 @@ class _MaxUnpoolNd(Module):
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
-        n, who = self._n, type(self).__name__
-        self.kernel_size = check_int_tuple(kernel_size, n, who, "kernel_size", minimum=1)
-        self.stride = (
-            self.kernel_size if stride is None
-            else check_int_tuple(stride, n, who, "stride", minimum=1)
-        )  # fmt: skip
-        self.padding = check_int_tuple(padding, n, who, "padding", minimum=0)
+        self.kernel_size, self.stride, self.padding = window_args(
+            type(self).__name__, kernel_size, stride, padding, self._n
+        )
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return _window_repr(self)
 
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
         unpool = F.max_unpool1d if self._n == 1 else F.max_unpool2d

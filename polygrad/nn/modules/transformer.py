@@ -70,12 +70,53 @@ class _FeedForward(Module):
             setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
 
-    def _ff(self, x: Tensor, drop: Dropout) -> Tensor:
+    def _attend(
+        self,
+        attn: MultiheadAttention,
+        drop: Dropout,
+        x: Tensor,
+        kv: Tensor,
+        attn_mask: Tensor | None,
+        key_padding_mask: Tensor | None,
+        is_causal: bool,
+    ) -> Tensor:
+        out = attn(
+            x,
+            kv,
+            kv,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+        return drop(out)
+
+    def _sa_block(
+        self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool
+    ) -> Tensor:
+        return self._attend(
+            self.self_attn, self.dropout1, x, x, attn_mask, key_padding_mask, is_causal
+        )
+
+    def _mha_block(
+        self,
+        x: Tensor,
+        mem: Tensor,
+        attn_mask: Tensor | None,
+        key_padding_mask: Tensor | None,
+        is_causal: bool,
+    ) -> Tensor:
+        return self._attend(
+            self.multihead_attn, self.dropout2, x, mem, attn_mask, key_padding_mask, is_causal
+        )
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        drop = self.dropout3 if self._cross else self.dropout2
         return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
-    def _block(self, x: Tensor, norm: LayerNorm, sub: Callable[[Tensor], Tensor]) -> Tensor:
-        """Residual around ``sub``: pre-norm ``x + sub(norm(x))`` or post-norm."""
-        return x + sub(norm(x)) if self.norm_first else norm(x + sub(x))
+    def _block(self, x: Tensor, norm: LayerNorm, sub: Callable[..., Tensor], *args: Any) -> Tensor:
+        """Residual around ``sub(., *args)``: pre-norm ``x + sub(norm(x))`` or post-norm."""
+        return x + sub(norm(x), *args) if self.norm_first else norm(x + sub(x, *args))
 
 
 class TransformerEncoderLayer(_FeedForward):
@@ -98,20 +139,8 @@ class TransformerEncoderLayer(_FeedForward):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
-        def sa(x: Tensor) -> Tensor:
-            out = self.self_attn(
-                x,
-                x,
-                x,
-                attn_mask=src_mask,
-                key_padding_mask=src_key_padding_mask,
-                need_weights=False,
-                is_causal=is_causal,
-            )[0]
-            return self.dropout1(out)
-
-        x = self._block(src, self.norm1, sa)
-        return self._block(x, self.norm2, lambda y: self._ff(y, self.dropout2))
+        x = self._block(src, self.norm1, self._sa_block, src_mask, src_key_padding_mask, is_causal)
+        return self._block(x, self.norm2, self._ff_block)
 
 
 class TransformerDecoderLayer(_FeedForward):
@@ -131,36 +160,31 @@ class TransformerDecoderLayer(_FeedForward):
         tgt_is_causal: bool = False,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        def sa(x: Tensor) -> Tensor:
-            out = self.self_attn(
-                x,
-                x,
-                x,
-                attn_mask=tgt_mask,
-                key_padding_mask=tgt_key_padding_mask,
-                need_weights=False,
-                is_causal=tgt_is_causal,
-            )[0]
-            return self.dropout1(out)
-
-        def mha(x: Tensor) -> Tensor:
-            out = self.multihead_attn(
-                x,
-                memory,
-                memory,
-                attn_mask=memory_mask,
-                key_padding_mask=memory_key_padding_mask,
-                need_weights=False,
-                is_causal=memory_is_causal,
-            )[0]
-            return self.dropout2(out)
-
-        x = self._block(tgt, self.norm1, sa)
-        x = self._block(x, self.norm2, mha)
-        return self._block(x, self.norm3, lambda y: self._ff(y, self.dropout3))
+        x = self._block(
+            tgt, self.norm1, self._sa_block, tgt_mask, tgt_key_padding_mask, tgt_is_causal
+        )
+        x = self._block(
+            x, self.norm2, self._mha_block, memory, memory_mask, memory_key_padding_mask,
+            memory_is_causal,
+        )  # fmt: skip
+        return self._block(x, self.norm3, self._ff_block)
 
 
-class TransformerEncoder(Module):
+class _Stack(Module):
+    """What both stacks share: ``num_layers`` deep copies of one layer, then ``norm``."""
+
+    def __init__(self, layer: Module, num_layers: int, norm: Module | None) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def _run(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, *args, **kwargs)
+        return x if self.norm is None else self.norm(x)
+
+
+class TransformerEncoder(_Stack):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0`` ...), then ``norm`` if given."""
 
     def __init__(
@@ -171,9 +195,7 @@ class TransformerEncoder(Module):
         enable_nested_tensor: bool = True,
         mask_check: bool = True,
     ) -> None:
-        super().__init__()
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
-        self.num_layers, self.norm = num_layers, norm
+        super().__init__(encoder_layer, num_layers, norm)
 
     def forward(
         self,
@@ -182,26 +204,18 @@ class TransformerEncoder(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool | None = None,
     ) -> Tensor:
-        x = src
-        for layer in self.layers:
-            x = layer(
-                x,
-                src_mask=mask,
-                src_key_padding_mask=src_key_padding_mask,
-                is_causal=bool(is_causal),
-            )
-        return x if self.norm is None else self.norm(x)
+        return self._run(
+            src, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal)
+        )
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(_Stack):
     """``num_layers`` copies of ``decoder_layer`` (``layers.0`` ...), then ``norm`` if given."""
 
     def __init__(
         self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None
     ) -> None:
-        super().__init__()
-        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
-        self.num_layers, self.norm = num_layers, norm
+        super().__init__(decoder_layer, num_layers, norm)
 
     def forward(
         self,
@@ -214,19 +228,16 @@ class TransformerDecoder(Module):
         tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        x = tgt
-        for layer in self.layers:
-            x = layer(
-                x,
-                memory,
-                tgt_mask=tgt_mask,
-                memory_mask=memory_mask,
-                tgt_key_padding_mask=tgt_key_padding_mask,
-                memory_key_padding_mask=memory_key_padding_mask,
-                tgt_is_causal=bool(tgt_is_causal),
-                memory_is_causal=memory_is_causal,
-            )
-        return x if self.norm is None else self.norm(x)
+        return self._run(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=bool(tgt_is_causal),
+            memory_is_causal=memory_is_causal,
+        )
 
 
 class Transformer(Module):
