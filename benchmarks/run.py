@@ -34,6 +34,9 @@ What is measured
 9. the conv net of PyTorch's MNIST example (``benchmarks/conv_net.py``: conv 3x3 1-32 and
    32-64, 2x2 max pooling, linear 9216-128-10, batch 64 of 28x28): one SGD step against torch
    eager (issue 12's 1.3x target).
+10. one nanoGPT-style transformer block (``benchmarks/gpt_block.py``: n_embd 128, 4 heads,
+    sequence 64, batch 16, exact GELU, embeddings and head over a vocabulary of 65): one
+    AdamW step against torch eager (issue 12's 1.3x target).
 
 The hand-written references live in ``benchmarks/reference_numpy.py``. Model steps use float32
 (as users do); the op chains use float64.
@@ -991,6 +994,33 @@ def case_conv_net(env: Env, opts: Options) -> CaseResult:
     )
 
 
+def case_gpt_block(env: Env, opts: Options) -> CaseResult:
+    """Case 10: one GPT block's AdamW step (benchmarks/gpt_block.py) against torch eager."""
+    import gpt_block
+
+    check_same_step(gpt_block.trainers(pg.float64), exact=True, what="case 10 (float64)")
+    gpt_block.check_first_loss()
+    trainers = gpt_block.trainers(pg.float32)
+    check_same_step(trainers, exact=False, what="case 10 (float32)")
+    variants = step_variants(trainers)
+    samples = time_interleaved(variants, opts.reps(15, 3), opts.warmup, opts.min_sample, env.sync)
+    g = gpt_block
+    shape = f"n_embd {g.EMBED}, {g.HEADS} heads, {g.BATCH}x{g.BLOCK}, vocab {g.VOCAB}"
+    row = Row(f"GPT block: {shape}, exact GELU, AdamW step",
+              "step", 1.0, samples)  # fmt: skip
+    ratio = row.ratio("polygrad", "torch")
+    targets = [Target("10", "step: polygrad / torch", ratio, _lim(env, 1.3))]
+    return CaseResult(
+        "10",
+        "GPT block",
+        [row],
+        targets,
+        notes=["nanoGPT's Block (c_attn, causal SDPA, c_proj; c_fc, GELU, c_proj), no dropout"],
+        profile_call=variants[0],
+        trainers=trainers if opts.profile else None,
+    )
+
+
 CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "1": case_op_overhead,
     "2": case_small,
@@ -1002,6 +1032,7 @@ CASES: dict[str, Callable[[Env, Options], CaseResult]] = {
     "7": case_erf,
     "8": case_lstm_lm,
     "9": case_conv_net,
+    "10": case_gpt_block,
 }
 
 

@@ -1114,6 +1114,34 @@ def test_module_to_takes_a_backend_name_positionally():
     assert out.backend == "torch" and out.shape == (4, 2)
 
 
+@pytest.mark.parametrize("case", ["4-d", "empty rows", "empty features", "transposed view"])
+def test_fused_linear_folds_leading_axes_like_torch(case):
+    # the fused linear runs one matmul on the leading axes folded into rows, and unfolds
+    shapes = {"4-d": ((2, 2, 3, 4), 4), "empty rows": ((2, 0, 4), 4),
+              "empty features": ((2, 3, 0), 0), "transposed view": ((4, 3, 2), 4)}  # fmt: skip
+    shape, features = shapes[case]
+    x = torch.randn(*shape, dtype=torch.float64)
+    if case == "transposed view":
+        x = x.transpose(0, 2)
+    x = x.requires_grad_()
+    w = torch.randn(5, features, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    px, pw, pb = (from_torch(t.detach(), requires_grad=True) for t in (x, w, b))
+    if case == "transposed view":
+        px = from_torch(x.detach().transpose(0, 2).contiguous(), requires_grad=True)
+        out = F.linear(pg.permute(px, (2, 1, 0)), pw, pb)
+    else:
+        out = F.linear(px, pw, pb)
+    tout = TF.linear(x, w, b)
+    g = torch.randn(tout.shape, dtype=torch.float64)
+    out.backward(from_torch(g))
+    tout.backward(g)
+    assert_close(out, tout)
+    grad_x = x.grad if case != "transposed view" else x.grad.transpose(0, 2)
+    for mine, theirs in ((px, grad_x), (pw, w.grad), (pb, b.grad)):
+        assert_close(mine.grad, theirs)
+
+
 def test_fused_linear_matches_torch_for_batched_inputs_and_second_derivatives():
     from polygrad.testing import gradcheck, gradgradcheck
 

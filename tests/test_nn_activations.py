@@ -100,6 +100,7 @@ MODULES = [
     ("ELU", {"alpha": 0.7}),
     ("SELU", {}),
     ("CELU", {"alpha": 1.3}),
+    ("GELU", {}),
     ("GELU", {"approximate": "tanh"}),
     ("Hardtanh", {"min_val": -0.5, "max_val": 2.0}),
     ("ReLU6", {}),
@@ -124,6 +125,23 @@ def test_module_matches_torch(name, kwargs):
     assert repr(ours) == repr(theirs)
     assert not list(ours.parameters())
     forward_backward_both(ours, theirs, xt, rtol=_rtol(name))
+
+
+def test_exact_gelu_backward_keeps_its_cdf_across_retained_walks():
+    # exact GELU keeps the normal CDF of its forward for the backward: a retained graph walked
+    # twice, and a graph whose input is scaled before, give torch's gradients each time
+    xt = _away_from_kinks((6, 5))
+    px, tx = from_torch(xt, requires_grad=True), xt.clone().requires_grad_()
+    py, ty = F.gelu(px * 0.5), TF.gelu(tx * 0.5)
+    u = torch.randn(ty.shape, dtype=torch.float64)
+    (tg,) = torch.autograd.grad(ty, tx, u)
+    for _ in range(2):
+        (pgr,) = pg.grad(py, px, from_torch(u), retain_graph=True)
+        assert_close(pgr, tg, rtol=1e-12, atol=1e-14, dtype=pg.float64)
+    px32, tx32 = from_torch(xt.float(), requires_grad=True), xt.float().requires_grad_()
+    F.gelu(px32).backward(from_torch(u.float()))
+    TF.gelu(tx32).backward(u.float())
+    assert_close(px32.grad, tx32.grad, rtol=1e-5, atol=1e-6, dtype=pg.float32)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import polygrad as pg
 from polygrad import Function, Tensor
 
@@ -15,18 +17,25 @@ class _Linear(Function):
     fresh = True
 
     def forward(self, xp, x, weight, bias=None):
-        out = xp.matmul(x, xp.matrix_transpose(weight))
+        # NOTE: leading axes folded into one: NumPy's matmul of a stack by a matrix calls the
+        # BLAS once per matrix of the stack, ~1.3x slower than one call on the folded rows
+        x2 = x if x.ndim <= 2 else xp.reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))
+        out = xp.matmul(x2, xp.matrix_transpose(weight))
         if bias is not None:
             out += bias  # in place: out is the matmul's own new array
-        return out
+        return out if x.ndim <= 2 else xp.reshape(out, (*x.shape[:-1], out.shape[-1]))
 
     def backward(self, xp, g, x, weight, bias=None):
         needs = self.next
-        gx = xp.matmul(g, weight) if needs[0] is not None else None
-        g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
+        g2 = g if g.ndim == 2 else xp.reshape(g, (math.prod(g.shape[:-1]), g.shape[-1]))
+        gx = None
+        if needs[0] is not None:
+            gx = xp.matmul(g2, weight)
+            if g.ndim != 2:
+                gx = xp.reshape(gx, (*g.shape[:-1], gx.shape[-1]))
         gw = gb = None
         if needs[1] is not None:
-            x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
+            x2 = x if x.ndim == 2 else xp.reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))
             gw = xp.matmul(xp.matrix_transpose(g2), x2)
         if bias is not None and needs[2] is not None:
             gb = xp.sum(g2, axis=0)
