@@ -33,10 +33,9 @@ again.
 Graph breaks: whatever the recorder cannot prove it recorded — reading a value (``.item()``,
 ``bool()``, ``.numpy()``, printing), a tensor made by an unrecorded path, a user-defined
 Function, hooks, ``retain_grad()``, ``autograd.grad``, ``create_graph=True``, assigning
-``.data``, a value-dependent check outside a recorded step, a bool-mask index, a closure passed
-to ``step`` — makes
-that signature eager-only: the call still returns the eager result and a one-time
-``UserWarning`` names the construct and the source line; ``fullgraph=True`` raises
+``.data``, a value-dependent check outside a recorded step, a bool-mask index, a closure
+passed to ``step`` — makes that signature eager-only: the call still returns the eager result
+and a one-time ``UserWarning`` names the construct and the source line; ``fullgraph=True`` raises
 :class:`Unsupported` naming them instead.
 
 Limits (documented, not detected): Python state the function reads other than tensors and
