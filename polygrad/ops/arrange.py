@@ -237,12 +237,12 @@ def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
     # polygrad.compile records the flat index (and its range check) as a step on live indices
     if _capture.rec is not None:  # a tensor that existed before the call is read on each replay
         _capture.rec.spec(idx)
-    flat = _capture.call(_gather_index, x._xp, idx._data, axis, batch, n, x.device)
+    flat = _capture.call(_gather_index, x._xp, axis, batch, n, x.device, idx._data)
     out = reshape(take(reshape(xm, (-1,)), _index(x, flat), axis=0), batch + (idx.shape[axis],))
     return moveaxis(out, -1, axis)
 
 
-def _gather_index(xp: Any, idx: Any, axis: int, batch: tuple, n: int, device: Any) -> Any:
+def _gather_index(xp: Any, axis: int, batch: tuple, n: int, device: Any, idx: Any) -> Any:
     """The flat index into ``x`` (axis moved last, broadcast to ``batch + (n,)``, flattened)
     of ``take_along_axis``'s ``idx``; IndexError for an index outside ``[-n, n)``."""
     im = xp.moveaxis(idx, axis, -1)
