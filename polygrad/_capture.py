@@ -42,3 +42,16 @@ def pure(fn: Callable) -> Callable:
         return rec.pure(fn, args, kwargs)
 
     return wrapper
+
+
+def call(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``: a function of backend arrays (each one a slot of the capture: an
+    argument's, an op's result, or a tensor read with ``rec.spec``) and plain values that
+    returns one array, with no gradient (index arithmetic, and its range check); put the
+    arrays last, so a replay binds the leading constants once.
+    A capture records it as a step that runs ``fn`` again on the replay's arrays, so a value
+    it depends on (the token ids of a new batch) and the checks inside it are live on every
+    replay, never baked in."""
+    if rec is None:
+        return fn(*args)
+    return rec.call(fn, args)

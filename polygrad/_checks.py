@@ -84,11 +84,20 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(out)) if ndim else ()
 
 
-def check_index_range(xp: Any, index: Any, size: int, op: str, axis: int | None = None) -> None:
-    """Refuse integer indices outside ``[-size, size)`` (torch's IndexError).
+def check_index_range(
+    xp: Any,
+    index: Any,
+    size: int,
+    op: str,
+    axis: int | None = None,
+    shape: tuple[int, ...] | None = None,
+) -> None:
+    """Refuse integer indices outside ``[-size, size)`` (torch's IndexError), naming ``op``,
+    the ``axis`` and the ``shape`` of the indexed array when given.
 
     This reads two numbers back to the host (a device sync on a GPU), which is the price of
-    never wrapping or clamping an index silently.
+    never wrapping or clamping an index silently. ``polygrad.compile`` replays it as part of
+    a recorded step (``_capture.call``); called outside one, it is a graph break.
     """
     if _capture.rec is not None:  # polygrad.compile: a check the replay would skip
         _capture.rec.graph_break(f"{op}: a value-dependent index check outside an op")
@@ -98,6 +107,8 @@ def check_index_range(xp: Any, index: Any, size: int, op: str, axis: int | None 
         if lo < -size or hi >= size:
             bad = lo if lo < -size else hi
             where = f" along axis {axis}" if axis is not None else ""
+            if shape is not None:
+                where += f" of a tensor of shape {tuple(shape)}"
             raise IndexError(
                 f"{op}: index {bad} is out of range for size {size}{where} "
                 f"(valid indices are {-size} to {size - 1})"

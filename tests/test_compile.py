@@ -384,3 +384,162 @@ def test_tensor_and_keyword_arguments_replay_alike():
     assert [f(x).item() for _ in range(2)] == [-5.0, -5.0]
     assert [f(x, scale=2.0).item() for _ in range(2)] == [-10.0, -10.0]
     assert f.stats == {"captures": 2, "replays": 2, "eager": 0}
+
+
+# -- steps that index with tensor indices: the index arithmetic and its range check replay --
+def _token_batches(n, vocab, shape=(4, 6), seed=2):
+    rng = np.random.default_rng(seed)
+    ids = [pg.tensor(rng.integers(0, vocab, size=shape)) for _ in range(2 * n)]
+    return list(zip(ids[::2], ids[1::2]))
+
+
+class _TokenModel(nn.Module):
+    """Embedding, then an LSTM (``rnn=True``) or a causal self-attention block, then Linear."""
+
+    def __init__(self, vocab=11, d=8, rnn=False):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.rnn = nn.LSTM(d, d, batch_first=True) if rnn else None
+        if not rnn:
+            self.pos = nn.Embedding(6, d)
+            self.ln = nn.LayerNorm(d)
+            self.qkv = nn.Linear(d, 3 * d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, ids):
+        h = self.tok(ids)
+        if self.rnn is not None:
+            h, _ = self.rnn(h)
+        else:
+            b, t = ids.shape
+            h = h + self.pos(pg.arange(t))
+            q, k, v = self.qkv(self.ln(h)).reshape(b, t, 3, 2, -1).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            h = h + a.transpose(1, 2).reshape(b, t, -1)
+        return self.head(h)
+
+
+def _token_pair(model, data, make_opt=lambda p: pg.optim.Adam(p, lr=1e-2)):
+    """Run the same training steps eagerly and compiled (graph breaks are errors); compare
+    losses, parameters, gradients and optimizer state bitwise."""
+    results = []
+    for compiled in (False, True):
+        m = copy.deepcopy(model)
+        opt = make_opt(m.parameters())
+
+        def step(ids, target, m=m, opt=opt):
+            logits = m(ids)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        fn = pg.compile(step, fullgraph=True) if compiled else step
+        losses = [_host(fn(ids, target)) for ids, target in data]
+        results.append((losses, _state_arrays(m, opt), fn))
+    (le, se, _), (lc, sc, fn) = results
+    _assert_bitwise(le, lc)
+    _assert_bitwise(se, sc)
+    assert len({x.tobytes() for x in le}) == len(le)  # new ids each step: new losses
+    return fn
+
+
+def test_embedding_linear_cross_entropy_replays_new_ids_and_targets_bitwise():
+    pg.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(11, 8), nn.Linear(8, 11))
+    fn = _token_pair(model, _token_batches(5, 11))
+    assert fn.stats == {"captures": 1, "replays": 4, "eager": 0}
+
+
+def test_lstm_step_captured_without_a_graph_break_bitwise():
+    pg.manual_seed(0)
+    fn = _token_pair(_TokenModel(rnn=True), _token_batches(4, 11))
+    assert fn.stats == {"captures": 1, "replays": 3, "eager": 0}
+
+
+def test_gpt_style_step_captured_without_a_graph_break_bitwise():
+    pg.manual_seed(0)
+    fn = _token_pair(
+        _TokenModel(), _token_batches(4, 11), lambda p: pg.optim.AdamW(p, lr=1e-2)
+    )
+    assert fn.stats == {"captures": 1, "replays": 3, "eager": 0}
+
+
+def test_index_read_live_on_each_replay():
+    w = pg.arange(10.0).reshape(5, 2)
+    idx = pg.tensor([0, 1])  # closed over: read by reference, as any tensor
+    f = pg.compile(lambda i, j: w[i].sum() + w[idx].sum() + pg.gather(w, 1, j).sum())
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        i = pg.tensor(rng.integers(-5, 5, size=3))
+        j = pg.tensor(rng.integers(0, 2, size=(5, 3)))
+        idx.copy_(pg.tensor(rng.integers(0, 5, size=2)))
+        ref = w[i].sum() + w[idx].sum() + pg.gather(w, 1, j).sum()
+        assert f(i, j).item() == ref.item()
+    assert f.stats["replays"] == 3
+
+
+def test_out_of_range_index_on_replay_raises_index_error():
+    pg.manual_seed(0)
+    w = nn.Parameter(pg.randn(10, 3))
+    opt = pg.optim.SGD([w], lr=0.1)
+
+    @pg.compile(fullgraph=True)
+    def step(i):
+        loss = w[i].sum()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    step(pg.tensor([1, 2]))
+    step(pg.tensor([3, -10]))
+    before = _host(w)
+    with pytest.raises(IndexError, match=r"indexing: index 10 is out of range for size 10.*"
+                       r"shape \(10, 3\).*-10 to 9"):
+        step(pg.tensor([0, 10]))
+    with pytest.raises(IndexError, match="index -11 is out of range for size 10"):
+        step(pg.tensor([-11, 0]))
+    np.testing.assert_array_equal(_host(w), before)  # raised before the update, as eager
+    assert step.stats == {"captures": 1, "replays": 3, "eager": 0}
+    step(pg.tensor([4, 5]))  # the program still replays after an error
+    assert step.stats["replays"] == 4
+    g = pg.compile(lambda x, i: pg.gather(x, 1, i))
+    x = pg.ones(2, 3)
+    g(x, pg.tensor([[0], [2]]))
+    with pytest.raises(IndexError, match="take_along_axis: index 3 is out of range for size 3"):
+        g(x, pg.tensor([[0], [3]]))
+    assert g.stats["replays"] == 1
+    emb = nn.Embedding(4, 2)
+    e = pg.compile(lambda i: emb(i))
+    with pg.no_grad():
+        e(pg.tensor([0, 3]))
+        with pytest.raises(IndexError, match="embedding"):
+            e(pg.tensor([0, 4]))
+    assert e.stats["replays"] == 1
+
+
+def test_setitem_with_a_tensor_index_replays_the_new_index():
+    def g(acc, i, v):
+        acc[i] = v
+        return acc.sum()
+
+    f = pg.compile(g)
+    rng = np.random.default_rng(0)
+    a, b = pg.zeros(6), pg.zeros(6)
+    for _ in range(4):
+        i = pg.tensor(rng.permutation(6)[:2])
+        v = pg.tensor(rng.standard_normal(2).astype(np.float32))
+        assert f(a, i, v).item() == g(b, i, v).item()
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert f.stats["replays"] == 3
+
+
+def test_boolean_mask_index_runs_eagerly():
+    f = pg.compile(lambda x, m: x[m].sum())
+    x = pg.arange(6.0)
+    with pytest.warns(UserWarning, match="boolean mask"):
+        got = [f(x, pg.tensor(m)).item() for m in ([True] * 3 + [False] * 3, [True] * 6)]
+    assert got == [3.0, 15.0]
+    assert f.stats == {"captures": 1, "replays": 0, "eager": 1}

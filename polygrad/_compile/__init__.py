@@ -10,7 +10,12 @@ accumulation into each leaf's ``.grad``, creation ops (constants, and random dra
 from the same generator), in-place writes, and *host steps*: ``optimizer.step()``,
 ``zero_grad()``, gradient clipping and scheduler ``step()`` run again as a whole on the real
 tensors (their Python scalars, such as a scheduler's ``lr`` or Adam's bias corrections, change
-every step, so nothing of them is baked in). Arrays that exist before the call (parameters,
+every step, so nothing of them is baked in), and *index steps* (``_capture.call``): the flat
+index that ``x[idx]``, ``take``, ``gather`` and the embedding lookup compute from an integer
+tensor, with its range check, run again on the replay's index array, and set into the
+indexing op's key before it runs, so new token ids or targets are picked up and an index out
+of range raises torch's IndexError on the replay too. Bool-mask indexing (a result shape that
+depends on values) is a graph break. Arrays that exist before the call (parameters,
 buffers, tensors closed over) are read through their Tensor (``t._data``) at that point of each
 replay, never frozen.
 
@@ -28,9 +33,9 @@ again.
 Graph breaks: whatever the recorder cannot prove it recorded — reading a value (``.item()``,
 ``bool()``, ``.numpy()``, printing), a tensor made by an unrecorded path, a user-defined
 Function, hooks, ``retain_grad()``, ``autograd.grad``, ``create_graph=True``, assigning
-``.data``, a value-dependent index check outside an op, a closure passed to ``step`` — makes
-that signature eager-only: the call still returns the eager result and a one-time
-``UserWarning`` names the construct and the source line; ``fullgraph=True`` raises
+``.data``, a value-dependent check outside a recorded step, a bool-mask index, a closure
+passed to ``step`` — makes that signature eager-only: the call still returns the eager result
+and a one-time ``UserWarning`` names the construct and the source line; ``fullgraph=True`` raises
 :class:`Unsupported` naming them instead.
 
 Limits (documented, not detected): Python state the function reads other than tensors and

@@ -10,6 +10,8 @@ keeps each one alive, so ids are never reused during a capture). A slot is produ
 - ``conform``, ``add``, ``ones_like``, ``accumulate``: the backward walk's own array calls;
 - ``created``: a constant made by a creation function (copied on each replay), or a random
   draw made again from the same generator (fresh numbers on each replay, as in eager);
+- ``call``: index arithmetic on arrays (``_capture.call``), its range check included; an op
+  whose indexing key holds such an array has the key set again from the slot before it runs;
 - ``host``: a whole library call run again (``optimizer.step()``, ``zero_grad()``, clipping,
   a scheduler's ``step()``), on the real tensors, whose ``.grad`` the replay keeps current.
 
@@ -209,6 +211,8 @@ class Recorder:
                 if k is None:
                     self.graph_break(f"{type(op).__name__} holding an array made outside the op")
                 self.steps.append((setattr, ((False, op), (False, name), (True, k)), None))
+            elif isinstance(v, tuple):  # an indexing key (a TakeKey, or a tuple of arrays)
+                self._rebind_key(op, name, v)
         specs = [self.spec(t) for t in inputs]
         xp = None
         for t in inputs:
@@ -222,6 +226,40 @@ class Recorder:
             self._resume()
         self.steps.append((op.forward, ((False, xp), *specs), self._out(result._data)))
         return result
+
+    def _rebind_key(self, op: Function, name: str, key: tuple) -> None:
+        """Record setting ``op.<name>`` again before each replay to ``key`` with its arrays
+        (an index key's integer arrays) taken from their slots: the replay's live values."""
+        where = [i for i, v in enumerate(key) if _is_array(v)]
+        if not where:
+            return
+        slots = []
+        for i in where:
+            a = key[i]
+            k = self.slot_of.get(id(a))
+            if k is None:
+                self.graph_break(f"{type(op).__name__} holding an index made outside the ops")
+                return
+            if array_api_compat.array_namespace(a).isdtype(a.dtype, "bool"):
+                self.graph_break("a boolean mask index (its result's shape depends on values)")
+                return
+            slots.append((True, k))
+        args = ((False, op), (False, name), (False, key), (False, tuple(where)), *slots)
+        self.steps.append((_set_key, args, None))
+
+    def call(self, fn: Any, args: tuple) -> Any:
+        """Run and record ``fn`` on the arrays of ``args`` (see ``_capture.call``)."""
+        if self.paused:
+            return fn(*args)
+        specs = tuple(self.spec(a) for a in args)
+        self.paused += 1  # the checks inside fn are recorded with it: no graph break
+        try:
+            out = fn(*args)
+        finally:
+            self.paused -= 1
+        if _capture.rec is self:
+            self.steps.append((fn, specs, self._out(out)))
+        return out
 
     def raw(self, fn: Any, args: tuple, xp: Any) -> Tensor:
         """Run and record ``fn`` on the arrays of ``args`` (Tensors or numbers): library code
@@ -422,6 +460,13 @@ class Recorder:
             k_out = self._out(a)
             self.steps.append((_accumulate, args, k_out))
             self.keep.append(leaf)
+
+
+def _set_key(op: Function, name: str, key: tuple, where: tuple, *arrays: Any) -> None:
+    items = list(key)
+    for i, a in zip(where, arrays):
+        items[i] = a
+    setattr(op, name, tuple(items) if type(key) is tuple else type(key)(*items))
 
 
 def _conform_first(xp: Any, g: Any, shape: tuple, dtype: Any) -> Any:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from .. import _capture
 from .._checks import check_index_range, normalize_axes, normalize_axis
 from .._tensor import Function, Tensor, apply1
 from ._common import _lift, _no_grad_result, _tensor_arg, astype
@@ -189,11 +190,20 @@ def _triangle(x: Tensor, k: int, lower: bool) -> Tensor:
             f"{'tril' if lower else 'triu'}: needs at least 2 dimensions, got {x.shape}"
         )
     xp = x._xp
-    rows = xp.reshape(_arange(x, x.shape[-2]), (-1, 1))
-    cols = xp.reshape(_arange(x, x.shape[-1]), (1, -1))
-    keep = (cols - rows <= k) if lower else (cols - rows >= k)
-    zero = xp.zeros((), dtype=x._data.dtype, device=x.device)
+    # polygrad.compile records the mask and the zero as steps (no array made outside an op)
+    keep = _capture.call(_triangle_mask, xp, x.shape[-2], x.shape[-1], k, lower, x.device)
+    zero = _capture.call(_zero, xp, x._data.dtype, x.device)
     return where(_index(x, keep), x, _index(x, zero))
+
+
+def _triangle_mask(xp: Any, n_rows: int, n_cols: int, k: int, lower: bool, device: Any) -> Any:
+    rows = xp.reshape(xp.arange(n_rows, device=device), (-1, 1))
+    cols = xp.reshape(xp.arange(n_cols, device=device), (1, -1))
+    return (cols - rows <= k) if lower else (cols - rows >= k)
+
+
+def _zero(xp: Any, dtype: Any, device: Any) -> Any:
+    return xp.zeros((), dtype=dtype, device=device)
 
 
 def tril(x: Tensor, /, *, k: int = 0) -> Tensor:
@@ -219,18 +229,28 @@ def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
             f"of shape {x.shape}"
         )
     axis = normalize_axis(axis, x.ndim, "take_along_axis")
-    xp, n = x._xp, x.shape[axis]
+    n = x.shape[axis]
     # both with the axis last and the other axes broadcast together
-    xm, im = moveaxis(x, axis, -1), xp.moveaxis(idx._data, axis, -1)
-    batch = broadcast_shapes(xm.shape[:-1], im.shape[:-1])
+    xm = moveaxis(x, axis, -1)
+    batch = broadcast_shapes(xm.shape[:-1], idx.shape[:axis] + idx.shape[axis + 1 :])
     xm = broadcast_to(xm, batch + (n,))
+    # polygrad.compile records the flat index (and its range check) as a step on live indices
+    if _capture.rec is not None:  # a tensor that existed before the call is read on each replay
+        _capture.rec.spec(idx)
+    flat = _capture.call(_gather_index, x._xp, axis, batch, n, x.device, idx._data)
+    out = reshape(take(reshape(xm, (-1,)), _index(x, flat), axis=0), batch + (idx.shape[axis],))
+    return moveaxis(out, -1, axis)
+
+
+def _gather_index(xp: Any, axis: int, batch: tuple, n: int, device: Any, idx: Any) -> Any:
+    """The flat index into ``x`` (axis moved last, broadcast to ``batch + (n,)``, flattened)
+    of ``take_along_axis``'s ``idx``; IndexError for an index outside ``[-n, n)``."""
+    im = xp.moveaxis(idx, axis, -1)
     im = xp.broadcast_to(im, batch + (im.shape[-1],))
     check_index_range(xp, im, n, "take_along_axis", axis)
     im = xp.where(im < 0, im + n, im)
-    rows = xp.reshape(xp.arange(math.prod(batch), device=x.device), batch + (1,))
-    flat = xp.reshape(xp.astype(im, rows.dtype) + rows * n, (-1,))
-    out = reshape(take(reshape(xm, (-1,)), _index(x, flat), axis=0), im.shape)
-    return moveaxis(out, -1, axis)
+    rows = xp.reshape(xp.arange(math.prod(batch), device=device), batch + (1,))
+    return xp.reshape(xp.astype(im, rows.dtype) + rows * n, (-1,))
 
 
 # -- sorting ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from .. import _backend
+from .. import _backend, _capture
 from .._backend import TakeKey
 from .._checks import check_index_range, normalize_axis
 from .._creation import tensor_like
@@ -66,11 +66,15 @@ def _key_to_backend(x: Tensor, key: Any, shape: Sequence[int] | None = None) -> 
                 raise _backend.BackendError(
                     f"cannot index a {x.backend} tensor with a {k.backend} tensor"
                 )
+            if _capture.rec is not None:  # polygrad.compile: the index is read on each replay
+                _capture.rec.spec(k)
             out.append(k._data)
         elif isinstance(k, (list, tuple)) or (
             hasattr(k, "shape") and type(k).__module__ == "numpy"
         ):
-
+            if _capture.rec is not None and id(k) in _capture.rec.slot_of:
+                out.append(k)  # a live array of the capture (numpy backend), not a constant
+                continue
             out.append(tensor_like(k, x)._data)
         elif isinstance(k, bool):
             raise IndexError("a Python bool is not a valid index; use a bool tensor mask")
@@ -141,15 +145,29 @@ def _as_take(x: Tensor, key: tuple) -> TakeKey | None:
         k != full and k is not Ellipsis for k in key[first + n :]
     ):
         return None
+    shape = tuple(index[0].shape)
     if n > 1:
+        from .arrange import broadcast_shapes
+
+        shape = broadcast_shapes(*(tuple(i.shape) for i in index))
+    sizes = tuple(x.shape[first : first + n])
+    # polygrad.compile records this as a step on the live index arrays, range check included
+    flat = _capture.call(_flat_index, xp, tuple(x.shape), first, sizes, *index)
+    return TakeKey(first, n, flat, shape)
+
+
+def _flat_index(xp: Any, shape: tuple, first: int, sizes: tuple, *index: Any) -> Any:
+    """The 1-D non-negative flat index into axes ``first, first + 1, ...`` (of ``sizes``) of
+    an array of ``shape`` picked by the integer arrays ``index``; IndexError (torch's) for an
+    index outside its axis, never a wrapped or clamped one."""
+    if len(index) > 1:
         index = xp.broadcast_arrays(*index)
     flat = None
-    for axis, idx in zip(range(first, first + n), index):
-        size = x.shape[axis]
-        check_index_range(xp, idx, size, "indexing", axis)
+    for axis, (size, idx) in enumerate(zip(sizes, index), first):
+        check_index_range(xp, idx, size, "indexing", axis, shape)
         idx = xp.where(idx < 0, idx + size, idx)
         flat = idx if flat is None else flat * size + idx
-    return TakeKey(first, n, xp.reshape(flat, (-1,)), tuple(index[0].shape))
+    return xp.reshape(flat, (-1,))
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
@@ -180,12 +198,13 @@ def take(x: Tensor, indices: Any, axis: int | None = None) -> Tensor:
             raise ValueError(f"take needs an axis for a tensor of shape {x.shape}")
         axis = 0
     axis = normalize_axis(axis, x.ndim, "take")
-    index = _key_to_backend(x, (slice(None),) * axis + (indices, Ellipsis))[axis]
+    key = _key_to_backend(x, (slice(None),) * axis + (indices, Ellipsis))
+    index = key[axis]
     if not hasattr(index, "ndim") or not x._xp.isdtype(index.dtype, "integral"):
         raise TypeError(f"take: indices must be an integer tensor, not {index!r}")
     if index.ndim != 1:
         raise ValueError(f"take: indices must be 1-D (as the standard's take), not {index.shape}")
-    return getitem(x, (slice(None),) * axis + (index,))
+    return apply1(GetItem(_as_take(x, key)), x)
 
 
 def add_at(shape: Sequence[int], key: Any, values: Tensor) -> Tensor:
