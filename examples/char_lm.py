@@ -13,6 +13,7 @@ Usage
     python examples/char_lm.py --data my.txt             # another text (90% train, 10% val)
     python examples/char_lm.py --epochs 2                # stop early (or press Ctrl-C) ...
     python examples/char_lm.py --resume --epochs 8       # ... and continue from the checkpoint
+    mpiexec -n 2 python examples/char_lm.py --distributed   # DDP: 2 x --batch-size windows
     POLYGRAD_BACKEND=cupy python examples/char_lm.py     # the same on a GPU
 
 Outputs, in ``--out`` (default ``runs/``), named after the model:
@@ -20,6 +21,17 @@ Outputs, in ``--out`` (default ``runs/``), named after the model:
 - ``char_lm-lstm.pgz``: a checkpoint written after every epoch (model, optimizer, epoch,
   random-number state, vocabulary and history), which ``--resume`` continues from exactly;
 - ``char_lm-lstm.png``: training and validation loss per epoch.
+
+``--distributed`` (see ``data_parallel.py``): each of the P processes of ``mpiexec -n P``
+trains a DistributedDataParallel copy of the model on its own random windows, so
+``--batch-size`` is per process (global batch P x --batch-size). The training loss is averaged
+over the ranks; the validation loss, the samples, the plot and the checkpoint come from rank 0
+alone, and ``--resume`` may use another P. Random numbers per process: at the start of every
+epoch each rank seeds its generator from (``--seed``, epoch, rank), which drives its windows and
+dropout masks (and rank 0's sample) for that epoch. A distributed run therefore depends only on
+the seed, the epoch and P, never on where it was resumed: the checkpoint stores rank 0's
+generator state (what a resume without ``--distributed`` continues from), and a distributed
+resume, with any P, reseeds instead. ``--compile`` cannot be combined with it.
 
 Needs the examples extra: ``pip install -e ".[examples]"`` (matplotlib and tqdm).
 """
@@ -35,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import cli  # first: it sets thread defaults before NumPy loads, and checks the backend
+import data_parallel
 
 try:
     import matplotlib
@@ -103,6 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--epochs in total")  # fmt: skip
     add("--smoke", action="store_true", help=f"tiny budget for tests: {SMOKE_STEPS} steps per "
         f"epoch, {SMOKE_VAL_BATCHES} validation batches")  # fmt: skip
+    data_parallel.add_flag(parser)
     cli.add_compile_flag(parser)
     args = cli.parse(parser, argv, check=invalid_combination)
     if args.layers is None:
@@ -120,6 +134,9 @@ def invalid_combination(args: argparse.Namespace) -> str | None:
     """A usage error for options that are valid alone but not together, else None."""
     if args.model == "transformer" and args.dim % args.heads:
         return f"argument --heads: --dim {args.dim} is not a multiple of {args.heads}"
+    if args.compile and args.distributed:
+        # DDP averages gradients from hooks during backward(); a replayed step has no hooks
+        return "argument --compile: cannot be combined with --distributed: use one or the other"
     if args.data is not None and not args.data.is_file():
         return f"argument --data: no file {str(args.data)!r}"
     return None
@@ -242,16 +259,7 @@ def plot(history: dict[str, list[float]], title: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     checkpoint_path = args.out / f"char_lm-{args.model}.pgz"
-    saved: list[int] = []  # the epochs in checkpoint_path, as this run resumed or wrote them
-    try:
-        run(args, checkpoint_path, saved)
-    except KeyboardInterrupt:
-        if saved:
-            message = f"{checkpoint_path} holds epoch {saved[-1]}; continue with --resume"
-        else:
-            message = "this run wrote no checkpoint"
-        print(f"\ninterrupted: {message}", file=sys.stderr)
-        sys.exit(130)  # the shell's status for Ctrl-C
+    cli.run_resumable(lambda saved: run(args, checkpoint_path, saved), checkpoint_path)
 
 
 def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> None:
@@ -259,34 +267,26 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     config = {name: getattr(args, name) for name in RUN_SETTINGS}
     text = read_text(args.data, args.seq_len)
     chars = sorted(set(text))
+    par = data_parallel.Parallel(args.distributed)
+
+    def mismatch(checkpoint: dict[str, Any]) -> str | None:
+        if checkpoint["config"]["model"] != args.model:
+            return f"holds a {checkpoint['config']['model']} model, not a {args.model}"
+        if checkpoint["chars"] != chars:
+            return (f"was trained on a text with another vocabulary ({len(checkpoint['chars'])} "
+                    f"characters, this one has {len(chars)}); pass the same --data")  # fmt: skip
+        return None
 
     if args.resume:
-        if not checkpoint_path.exists():
-            sys.exit(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
-        checkpoint = pg.load(checkpoint_path)
-        if checkpoint["config"]["model"] != args.model:
-            sys.exit(f"--resume: {checkpoint_path} holds a {checkpoint['config']['model']} "
-                     f"model, not a {args.model}")  # fmt: skip
-        if checkpoint["chars"] != chars:
-            sys.exit(f"--resume: {checkpoint_path} was trained on a text with another "
-                     f"vocabulary ({len(checkpoint['chars'])} characters, this one has "
-                     f"{len(chars)}); pass the same --data")  # fmt: skip
-        changed = [k for k in RUN_SETTINGS if checkpoint["config"][k] != config[k]]
-        if changed:
-            print(f"--resume keeps the checkpoint's settings for: {', '.join(changed)}")
-        config = checkpoint["config"]
+        checkpoint, config = cli.load_checkpoint(checkpoint_path, config, RUN_SETTINGS, mismatch)
 
     pg.manual_seed(config["seed"])
     model, optimizer = build(config, len(chars))
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     start = 0
     if args.resume:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        pg.set_rng_state(checkpoint["rng"])  # the same batches, dropout masks and samples
-        history, start = checkpoint["history"], checkpoint["epoch"]
-        saved.append(start)
-        print(f"resuming from {checkpoint_path} after epoch {start}")
+        history, start = cli.restore_checkpoint(checkpoint, checkpoint_path, saved, model=model,
+                                                optimizer=optimizer)  # fmt: skip
 
     index = {c: i for i, c in enumerate(chars)}
     ids = pg.tensor([index[c] for c in text], dtype=pg.int64)
@@ -298,13 +298,16 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     print(
         f"{config['model']} ({n_params:,} parameters) on {backend.name} ({backend.device}), "
         f"{len(chars)} characters, {split:,} training / {len(text) - split:,} validation; "
-        f"batch {config['batch_size']} x {config['seq_len']}, AdamW lr {config['lr']:g}"
+        f"batch {config['batch_size']}{f' per process x {par.size}' if par.enabled else ''} "
+        f"x {config['seq_len']}, AdamW lr {config['lr']:g}"
     )
-    train_step = make_train_step(model, optimizer, config["clip"])
+    net = par.wrap(model)  # DDP under --distributed; `model` holds the same parameters
+    train_step = make_train_step(net, optimizer, config["clip"])
     if args.compile:
         train_step = pg.compile(train_step)
     began = time.perf_counter()
     for epoch in range(start, args.epochs):
+        par.seed_epoch(config["seed"], epoch)  # under --distributed: from (seed, epoch, rank)
         loss_sum = 0.0
         desc = f"epoch {epoch + 1:2d}/{args.epochs}"
         with cli.progress_bar(config["steps_per_epoch"], desc, "step") as bar:
@@ -314,15 +317,16 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
                 loss_sum += loss.item()
                 bar.set_postfix({"loss": f"{loss_sum / (step + 1):.3f}"}, refresh=False)
                 bar.update()
-            val_loss = validation_loss(model, val_ids, config)
+            (train_loss,) = par.average(loss_sum / config["steps_per_epoch"])
+            # rank 0 alone evaluates and samples (the bare model: no collectives)
+            val_loss = validation_loss(model, val_ids, config) if par.main else math.nan
             bar.set_postfix(
-                {"loss": f"{loss_sum / (step + 1):.3f}", "val_loss": f"{val_loss:.3f}"},
-                refresh=False,
+                {"loss": f"{train_loss:.3f}", "val_loss": f"{val_loss:.3f}"}, refresh=False
             )
-        history["loss"].append(loss_sum / config["steps_per_epoch"])
+        history["loss"].append(train_loss)
         history["val_loss"].append(val_loss)
         print(f"validation loss {val_loss:.4f} nats/char")
-        if args.sample_len:
+        if args.sample_len and par.main:
             text_out = sample(model, chars, "\n", args.sample_len, args.temperature,
                               config["seq_len"])  # fmt: skip
             print(f"--- sample (temperature {args.temperature:g})\n{text_out}\n---")
@@ -335,11 +339,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
             "rng": pg.get_rng_state(),
             "history": history,
         }
-        # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
-        # `saved` is updated too makes main's message name the epoch the file holds.
-        with cli.interrupts_held():
-            pg.save(state, checkpoint_path)
-            saved.append(epoch + 1)
+        cli.save_checkpoint(state, checkpoint_path, saved, write=par.main)  # atomic
     seconds = time.perf_counter() - began
 
     final = history["val_loss"][-1] if history["val_loss"] else float("nan")
@@ -357,7 +357,8 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
 
         print(cli.compile_speedup(fresh_step, window, steps=5))
     plot_path = args.out / f"char_lm-{config['model']}.png"
-    plot(history, f"char_lm, {config['model']}: val loss {final:.3f}", plot_path)
+    if par.main:
+        plot(history, f"char_lm, {config['model']}: val loss {final:.3f}", plot_path)
     print(f"wrote {plot_path} and {checkpoint_path}")
 
 

@@ -43,6 +43,10 @@ __all__ = [
     "progress_bar",
     "add_compile_flag",
     "compile_speedup",
+    "run_resumable",
+    "load_checkpoint",
+    "restore_checkpoint",
+    "save_checkpoint",
 ]
 
 BACKEND_NAMES = ("numpy", "strict", "torch", "cupy")
@@ -229,3 +233,79 @@ def compile_speedup(make_step: Callable[[], Callable], *batch: object, steps: in
     compiled = median_ms(pg.compile(make_step()))
     pg.set_rng_state(state)  # timing draws no numbers the run itself would have drawn
     return f"compiled step: {compiled:.3f} ms vs eager {eager:.3f} ms ({eager / compiled:.2f}x)"
+
+
+# -- checkpoints: what digits.py and char_lm.py share --------------------------------------------
+def run_resumable(run: Callable[[list[int]], None], checkpoint_path: Path) -> None:
+    """Call ``run(saved)``, where ``run`` appends each epoch it resumed from or saved to
+    ``saved``; on Ctrl-C, say which epoch ``checkpoint_path`` holds and exit with status 130."""
+    import sys
+
+    saved: list[int] = []  # the epochs in checkpoint_path, as this run resumed or wrote them
+    try:
+        run(saved)
+    except KeyboardInterrupt:
+        if saved:
+            message = f"{checkpoint_path} holds epoch {saved[-1]}; continue with --resume"
+        else:
+            message = "this run wrote no checkpoint"
+        print(f"\ninterrupted: {message}", file=sys.stderr)
+        sys.exit(130)  # the shell's status for Ctrl-C
+
+
+def load_checkpoint(
+    path: Path,
+    config: dict[str, Any],
+    settings: Sequence[str],
+    check: Callable[[dict[str, Any]], str | None] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The checkpoint at ``path`` for ``--resume`` and the run settings it holds.
+
+    Exits with a message when there is no checkpoint or ``check(checkpoint)`` returns one;
+    names the ``settings`` in which ``config`` (the command line's) differs from the
+    checkpoint's, which are the ones kept.
+    """
+    import sys
+
+    import polygrad as pg
+
+    if not path.exists():
+        sys.exit(f"--resume: no checkpoint at {path}; train without --resume first")
+    checkpoint = pg.load(path)
+    problem = check(checkpoint) if check is not None else None
+    if problem:
+        sys.exit(f"--resume: {path} {problem}")
+    changed = [k for k in settings if checkpoint["config"][k] != config[k]]
+    if changed:
+        print(f"--resume keeps the checkpoint's settings for: {', '.join(changed)}")
+    return checkpoint, checkpoint["config"]
+
+
+def restore_checkpoint(
+    checkpoint: dict[str, Any], path: Path, saved: list[int], **stateful: Any
+) -> tuple[Any, int]:
+    """Load each of ``stateful`` (model=, optimizer=, ...) from the checkpoint's entry of that
+    name and the random-number state; returns the history and the epoch reached."""
+    import polygrad as pg
+
+    for name, obj in stateful.items():
+        obj.load_state_dict(checkpoint[name])
+    pg.set_rng_state(checkpoint["rng"])  # the same shuffles, dropout masks and samples
+    saved.append(checkpoint["epoch"])
+    print(f"resuming from {path} after epoch {checkpoint['epoch']}")
+    return checkpoint["history"], checkpoint["epoch"]
+
+
+def save_checkpoint(
+    state: dict[str, Any], path: Path, saved: list[int], write: bool = True
+) -> None:
+    """Save ``state`` (its ``"epoch"``) to ``path`` when ``write`` (rank 0 of a distributed run)
+    and record the epoch in ``saved``. ``pg.save`` is atomic (a killed save leaves the old
+    file); Ctrl-C is held back until ``saved`` is updated too, so the message of
+    :func:`run_resumable` names the epoch the file holds."""
+    import polygrad as pg
+
+    with interrupts_held():
+        if write:
+            pg.save(state, path)
+        saved.append(state["epoch"])

@@ -91,6 +91,14 @@ class Parallel:
             return model
         return DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(model))
 
+    def seed_epoch(self, seed: int, epoch: int) -> None:
+        """Under ``--distributed``, seed this rank's generator from (``seed``, ``epoch``, rank):
+        its random numbers of an epoch then depend on nothing else (not on where a run was
+        resumed, nor on the number of processes before). Does nothing on a single process."""
+        if self.enabled:
+            state = np.random.SeedSequence([seed, epoch, self.rank]).generate_state(1)
+            pg.manual_seed(int(state[0]))
+
     def average(self, *values: float) -> tuple[float, ...]:
         """Per-rank numbers (an epoch's loss, accuracy) averaged over the ranks."""
         if not self.enabled:

@@ -233,16 +233,7 @@ def plot(history: dict[str, list[float]], title: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     checkpoint_path = args.out / f"digits-{args.model}.pgz"
-    saved: list[int] = []  # the epochs in checkpoint_path, as this run resumed or wrote them
-    try:
-        run(args, checkpoint_path, saved)
-    except KeyboardInterrupt:
-        if saved:
-            message = f"{checkpoint_path} holds epoch {saved[-1]}; continue with --resume"
-        else:
-            message = "this run wrote no checkpoint"
-        print(f"\ninterrupted: {message}", file=sys.stderr)
-        sys.exit(130)  # the shell's status for Ctrl-C
+    cli.run_resumable(lambda saved: run(args, checkpoint_path, saved), checkpoint_path)
 
 
 def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> None:
@@ -251,26 +242,17 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
     par = data_parallel.Parallel(args.distributed)
 
     if args.resume:
-        if not checkpoint_path.exists():
-            sys.exit(f"--resume: no checkpoint at {checkpoint_path}; train without --resume first")
-        checkpoint = pg.load(checkpoint_path)
-        changed = [k for k in RUN_SETTINGS if checkpoint["config"][k] != config[k]]
-        if changed:
-            print(f"--resume keeps the checkpoint's settings for: {', '.join(changed)}")
-        config = checkpoint["config"]
+        checkpoint, config = cli.load_checkpoint(checkpoint_path, config, RUN_SETTINGS)
 
     pg.manual_seed(config["seed"])
     model, optimizer, scheduler = build(config)
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "val_acc": []}
     start = 0
     if args.resume:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        pg.set_rng_state(checkpoint["rng"])  # the same shuffles and dropout masks as before
-        history, start = checkpoint["history"], checkpoint["epoch"]
-        saved.append(start)
-        print(f"resuming from {checkpoint_path} after epoch {start}")
+        history, start = cli.restore_checkpoint(
+            checkpoint, checkpoint_path, saved,
+            model=model, optimizer=optimizer, scheduler=scheduler,
+        )  # fmt: skip
 
     # The CNN reads (N, 1, 8, 8) images, the MLP flat vectors of 64 pixels.
     data = load_digits()
@@ -317,12 +299,7 @@ def run(args: argparse.Namespace, checkpoint_path: Path, saved: list[int]) -> No
             "rng": pg.get_rng_state(),
             "history": history,
         }
-        # pg.save is atomic (a killed save leaves the old file); holding Ctrl-C back until
-        # `saved` is updated too makes main's message name the epoch the file holds.
-        with cli.interrupts_held():
-            if par.main:
-                pg.save(state, checkpoint_path)
-            saved.append(epoch + 1)
+        cli.save_checkpoint(state, checkpoint_path, saved, write=par.main)  # atomic
     seconds = time.perf_counter() - began
 
     test_acc, correct = accuracy(net, test)

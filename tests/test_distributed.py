@@ -127,6 +127,62 @@ def test_digits_distributed_without_mpiexec_runs_as_one_process(tmp_path):
     assert (tmp_path / "runs" / "digits-mlp.pgz").exists()
 
 
+CHAR_LM = ROOT / "examples" / "char_lm.py"
+# a tiny LSTM and budget: each launch takes a few seconds, mostly imports
+CHAR_LM_ARGS = ("--smoke", "--steps-per-epoch", "2", "--batch-size", "4", "--seq-len", "16",
+                "--hidden", "32", "--dim", "16", "--sample-len", "8")  # fmt: skip
+
+
+def _char_lm(launch: list[str], out: Path, *args: str) -> str:
+    cmd = [*launch, sys.executable, str(CHAR_LM), "--distributed", "--out", str(out),
+           *CHAR_LM_ARGS, *args]  # fmt: skip
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+                            cwd=out.parent)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@needs_mpi
+def test_char_lm_distributed_checkpoints_from_rank_0_and_resumes_on_one_process(tmp_path):
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    out, twin, straight = tmp_path / "runs", tmp_path / "twin", tmp_path / "straight"
+    first = _char_lm([MPIEXEC, "-n", "2"], out, "--epochs", "1")
+    # rank 0 alone prints: one banner, one validation loss, one sample
+    assert first.count("data-parallel on 2 process(es), mpi") == 1, first
+    assert first.count("batch 4 per process x 2") == 1, first
+    assert first.count("\nvalidation loss ") == 1 and first.count("--- sample") == 1, first
+    path = out / "char_lm-lstm.pgz"
+    checkpoint = pg.load(path)  # written by rank 0, no per-rank state, no DDP prefix
+    assert checkpoint["epoch"] == 1 and len(checkpoint["history"]["loss"]) == 1
+    assert not any(k.startswith("module.") for k in checkpoint["model"]), list(checkpoint["model"])
+    twin.mkdir()
+    shutil.copy(path, twin / path.name)
+
+    again = _char_lm([], out, "--epochs", "2", "--resume")  # one process (MPI's singleton)
+    assert "data-parallel on 1 process(es)" in again and again.count("resuming from") == 1, again
+    resumed = pg.load(path)
+    assert resumed["epoch"] == 2 and len(resumed["history"]["loss"]) == 2
+    assert resumed["history"]["loss"][0] == checkpoint["history"]["loss"][0]
+    assert any((resumed["model"][k] != checkpoint["model"][k]).any().item()
+               for k in checkpoint["model"]), "the resumed epoch did not train"  # fmt: skip
+
+    # the generator of an epoch is seeded from (seed, epoch, rank): resuming on 2 processes
+    # gives exactly the parameters of 2 epochs in one go
+    _char_lm([MPIEXEC, "-n", "2"], twin, "--epochs", "2", "--resume")
+    _char_lm([MPIEXEC, "-n", "2"], straight, "--epochs", "2")
+    a, b = pg.load(twin / path.name)["model"], pg.load(straight / path.name)["model"]
+    for k in a:
+        assert (a[k] == b[k]).all().item(), k
+
+
+def test_char_lm_refuses_compile_with_distributed():
+    pytest.importorskip("matplotlib"), pytest.importorskip("tqdm")
+    cmd = [sys.executable, str(CHAR_LM), "--distributed", "--compile"]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--compile: cannot be combined with --distributed" in result.stderr, result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

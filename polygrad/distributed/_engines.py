@@ -234,9 +234,12 @@ class _Done:
 class NCCLEngine:
     """NCCL for CuPy device arrays (``cupy.cuda.nccl``), the unique id broadcast over MPI.
 
-    Needs an NVIDIA GPU per process; not exercised on CPU-only machines (the tests skip it).
-    Only ``all_reduce`` and ``broadcast`` on device buffers are wired; the other collectives
-    raise NotImplementedError naming the op.
+    Needs an NVIDIA GPU per process (rank r uses GPU r modulo the GPUs visible); not exercised
+    on CPU-only machines (the tests skip it, saying so). Every collective runs on the current
+    stream: all_reduce, broadcast, all_gather and reduce_scatter are NCCL's own; gather, scatter,
+    send and recv are NCCL point-to-point calls (grouped for gather and scatter); the barrier is
+    MPI's, after the stream's pending work. NCCL has no message tags and no receive from any
+    source: ``tag != 0`` and ``recv(src=None)`` raise NotImplementedError naming the call.
     """
 
     name = "nccl"
@@ -258,21 +261,98 @@ class NCCLEngine:
                      "min": nccl.NCCL_MIN, "product": nccl.NCCL_PROD}  # fmt: skip
 
     def _dtype(self, buf: Any) -> int:
-        return getattr(self.nccl, f"NCCL_{buf.dtype.name.upper()}")
+        names = {"float16": "HALF", "float32": "FLOAT", "float64": "DOUBLE", "int32": "INT32",
+                 "int64": "INT64", "uint8": "UINT8", "int8": "INT8", "uint32": "UINT32",
+                 "uint64": "UINT64"}  # fmt: skip
+        name = names.get(buf.dtype.name)
+        if name is None:
+            raise TypeError(f"polygrad.distributed (nccl): NCCL has no {buf.dtype.name} type")
+        return getattr(self.nccl, f"NCCL_{name}")
 
-    def all_reduce(self, buf: Any, op: str) -> Any:
-        stream = self.cupy.cuda.get_current_stream()
+    def _stream(self) -> Any:
+        return self.cupy.cuda.get_current_stream()
+
+    def all_reduce(self, buf: Any, op: str) -> _CupyRequest:
+        stream = self._stream()
         self.comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, self._dtype(buf),
                             self._ops[op], stream.ptr)  # fmt: skip
         return _CupyRequest(stream)
 
-    def broadcast(self, buf: Any, src: int) -> Any:
-        stream = self.cupy.cuda.get_current_stream()
+    def broadcast(self, buf: Any, src: int) -> _CupyRequest:
+        stream = self._stream()
         self.comm.bcast(buf.data.ptr, buf.size, self._dtype(buf), src, stream.ptr)
         return _CupyRequest(stream)
 
+    def all_gather(self, out: Any, inp: Any) -> _CupyRequest:
+        stream = self._stream()
+        self.comm.allGather(inp.data.ptr, out.data.ptr, inp.size, self._dtype(inp), stream.ptr)
+        return _CupyRequest(stream)
+
+    def reduce_scatter(self, out: Any, inp: Any, op: str) -> _CupyRequest:
+        stream = self._stream()
+        self.comm.reduceScatter(inp.data.ptr, out.data.ptr, out.size, self._dtype(out),
+                                self._ops[op], stream.ptr)  # fmt: skip
+        return _CupyRequest(stream)
+
+    def _p2p(self, pairs: list[tuple[str, Any, int]]) -> _CupyRequest:
+        """NCCL sends and receives (``("send" | "recv", buffer, peer)``) as one group."""
+        stream = self._stream()
+        self.nccl.groupStart()
+        try:
+            for kind, buf, peer in pairs:
+                call = self.comm.send if kind == "send" else self.comm.recv
+                call(buf.data.ptr, buf.size, self._dtype(buf), peer, stream.ptr)
+        finally:
+            self.nccl.groupEnd()
+        return _CupyRequest(stream)
+
+    def gather(self, out: Any | None, inp: Any, dst: int) -> _CupyRequest:
+        if self.rank != dst:
+            return self._p2p([("send", inp, dst)])
+        out[self.rank] = inp
+        return self._p2p([("recv", out[r], r) for r in range(self.size) if r != dst])
+
+    def scatter(self, out: Any, inp: Any | None, src: int) -> _CupyRequest:
+        if self.rank != src:
+            return self._p2p([("recv", out, src)])
+        out[...] = inp[self.rank]
+        return self._p2p([("send", inp[r], r) for r in range(self.size) if r != src])
+
+    @staticmethod
+    def _no_tags(what: str, tag: int) -> None:
+        if tag != 0:
+            raise NotImplementedError(
+                f"polygrad.distributed: {what} with tag={tag} is not supported by the nccl "
+                "backend (NCCL has no message tags); use tag=0"
+            )
+
+    def send(self, buf: Any, dst: int, tag: int) -> _CupyRequest:
+        self._no_tags("send", tag)
+        return self._p2p([("send", buf, dst)])
+
+    def recv(self, buf: Any, src: int | None, tag: int) -> _CupyRequest:
+        self._no_tags("recv", tag)
+        if src is None:
+            raise NotImplementedError(
+                "polygrad.distributed: recv from any source (src=None) is not supported by the "
+                "nccl backend: name the sending rank"
+            )
+        request = self._p2p([("recv", buf, src)])
+        request.source = src
+        return request
+
+    @staticmethod
+    def source_of(request: _CupyRequest) -> int:
+        return request.source
+
+    def barrier(self) -> _MPIRequest:
+        self._stream().synchronize()  # this rank's launched collectives are done
+        return self.mpi.barrier()
+
     def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"polygrad.distributed: {name} is not wired for nccl yet")
+        raise NotImplementedError(
+            f"polygrad.distributed: the collective {name!r} is not supported by the nccl backend"
+        )
 
     def abort(self, why: str) -> None:
         self.mpi.abort(why)
@@ -284,6 +364,7 @@ class NCCLEngine:
 class _CupyRequest:
     def __init__(self, stream: Any) -> None:
         self.event = stream.record()
+        self.source: int | None = None  # the sender, for a receive
 
     def test(self) -> bool:
         return self.event.done
@@ -341,6 +422,14 @@ def host_buffer(data: Any, engine: Any) -> tuple[Any, bool]:
     tensors, non-contiguous arrays) goes through a host copy written back after the collective.
     """
     if engine.name == "nccl":
+        if not type(data).__module__.startswith("cupy"):
+            raise TypeError(
+                "polygrad.distributed: the nccl backend communicates CuPy device arrays, not "
+                f"{type(data).__module__}.{type(data).__name__}: use POLYGRAD_BACKEND=cupy, or "
+                "the mpi / gloo backend for CPU tensors"
+            )
+        if not data.flags.c_contiguous:
+            return data.copy(order="C"), True
         return data, False
     if isinstance(data, np.ndarray):
         if data.flags.c_contiguous and data.flags.writeable:
