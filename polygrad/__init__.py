@@ -245,6 +245,7 @@ _tensor._engine.namespace = array_api
 _tensor._engine.rules = _types.SimpleNamespace(
     **{k: getattr(array_api, k) for k in dir(array_api) if not k.startswith("__")},
     erf=erf,
+    sigmoid=sigmoid,
     pad=pad,
     add_at=add_at,
 )

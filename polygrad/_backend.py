@@ -56,7 +56,8 @@ class Backend:
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
         # the standard's extensions: array-api-strict serves them through a module __getattr__
         ns.update({e: getattr(compat, e) for e in ("linalg", "fft") if hasattr(compat, e)})
-        ns.update(erf=self.erf, add_at=self.add_at, backend=self, __name__=f"polygrad:{self.name}")
+        ns.update(erf=self.erf, sigmoid=self.sigmoid, add_at=self.add_at, backend=self,
+                  __name__=f"polygrad:{self.name}")  # fmt: skip
         for extension in ("linalg", "fft"):  # array-api-strict loads these on first access
             if hasattr(compat, extension):
                 ns[extension] = getattr(compat, extension)
@@ -130,6 +131,16 @@ class Backend:
     def erf(self, x: Any) -> Any:
         """The error function, elementwise, from standard operations only (within 1 ulp)."""
         return _erf.erf(self.compat, x)
+
+    def sigmoid(self, x: Any) -> Any:
+        """The logistic function ``1 / (1 + exp(-x))``, elementwise, from standard operations.
+
+        ``e^min(x, 0) / (1 + e^-|x|)`` is ``1 / (1 + e^-x)`` for x >= 0 and ``e^x / (1 + e^x)``
+        below: no exp overflows, and both tails keep their last bits (unlike
+        ``0.5 * tanh(x / 2) + 0.5``). Backends with a compiled one use it instead.
+        """
+        xp = self.compat
+        return xp.exp(xp.minimum(x, 0.0)) / (1.0 + xp.exp(-xp.abs(x)))
 
     def add_at(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
         """Zeros of ``shape`` with ``values`` added at ``[key]``; repeated indices accumulate.
@@ -242,6 +253,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     views_share_memory = True
     _scipy_erf: Any = None  # scipy.special.erf once looked up; False when SciPy is missing
+    _scipy_expit: Any = None  # scipy.special.expit, the same way
 
     def __init__(self) -> None:
         super().__init__(array_api_compat.array_namespace(np.zeros(0)))
@@ -282,6 +294,20 @@ class NumpyBackend(Backend):
         self.xp.reshape, self.xp.expand_dims, self.xp.astype = reshape, expand_dims, astype
         self.xp.matrix_transpose = lambda x, /: x.mT
         self.xp.matmul = np.matmul
+
+    def sigmoid(self, x: Any) -> Any:
+        """SciPy's compiled ``expit`` when SciPy is installed (one ufunc call instead of five;
+        within 1 ulp of torch's ``sigmoid`` over the whole float64 range), else the portable
+        formula."""
+        if NumpyBackend._scipy_expit is None:
+            try:
+                from scipy.special import expit
+            except ImportError:
+                expit = False
+            NumpyBackend._scipy_expit = staticmethod(expit) if expit else False  # as for erf
+        if self._scipy_expit is False or x.dtype.kind != "f":
+            return super().sigmoid(x)
+        return np.asarray(self._scipy_expit(x))  # a 0-d input gives a scalar: made an array
 
     def erf(self, x: Any) -> Any:
         """SciPy's compiled ``erf`` when SciPy is installed (several times faster than the
@@ -370,6 +396,9 @@ class TorchBackend(Backend):
     def erf(self, x: Any) -> Any:
         return self.torch.special.erf(x)
 
+    def sigmoid(self, x: Any) -> Any:
+        return self.torch.sigmoid(x)
+
     def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
         out = self.torch.zeros(size, dtype=values.dtype, device=values.device)
         return out.index_add_(0, index, values)
@@ -420,6 +449,11 @@ class CupyBackend(Backend):
         from cupyx.scipy.special import erf
 
         return erf(x)
+
+    def sigmoid(self, x: Any) -> Any:
+        from cupyx.scipy.special import expit
+
+        return expit(x)
 
     def scatter_add_flat(self, size: int, index: Any, values: Any) -> Any:
         import cupyx

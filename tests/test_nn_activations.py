@@ -250,3 +250,22 @@ def test_float32_dtype_kept():
     x = pg.randn(4, 6)
     for name, kwargs in CASES:
         assert getattr(F, name)(x, **kwargs).dtype == pg.float32, name
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_over_the_whole_range_matches_torch(dtype):
+    # the backend's compiled sigmoid (SciPy's expit on numpy, torch.sigmoid on torch) or the
+    # portable formula: both tails to the last bits, no overflow, and 0-d stays 0-d
+    z = np.concatenate([np.linspace(-800, 800, 4001), [0.0, -1e-30, 1e-30, 88.5, -103.0]])
+    x = pg.tensor(z, dtype=getattr(pg, dtype), requires_grad=True)
+    t = torch.tensor(z, dtype=getattr(torch, dtype), requires_grad=True)
+    y, ty = pg.sigmoid(x), torch.sigmoid(t)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    # below the smallest normal number the portable formula keeps subnormals torch rounds to 0
+    tiny = float(np.finfo(dtype).tiny)
+    tol = dict(rtol=1e-6, atol=tiny) if dtype == "float32" else dict(rtol=1e-15, atol=tiny)
+    assert_close(y, ty, dtype=getattr(pg, dtype), **tol)
+    assert_close(x.grad, t.grad, **tol)
+    scalar = pg.sigmoid(pg.tensor(-2.0, dtype=pg.float64))
+    assert scalar.shape == () and abs(scalar.item() - 1 / (1 + np.exp(2.0))) < 1e-16
