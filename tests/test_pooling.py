@@ -185,3 +185,33 @@ def test_errors_match_torchs_types(i):
     _LIB["x"] = pg.tensor(a)
     with pytest.raises(type(theirs.value)):
         ERRORS[i](F)
+
+
+@pytest.mark.parametrize(
+    ("k", "shape"), [(2, (2, 3, 6, 6)), (2, (1, 2, 7, 5)), ((3, 2), (2, 2, 7, 9)), (3, (2, 8, 7))]
+)
+def test_max_pool_blocks_ties_nans_odd_sizes(k, shape):
+    """Non-overlapping windows (the fast path), odd sizes leaving rows no window covers, ties
+    and NaNs: values and gradients equal torch's (first maximum, or a window's last NaN)."""
+    a = np.random.default_rng(3).integers(0, 3, shape).astype(np.float64)  # many ties
+    a.reshape(-1)[::7] = np.nan
+    x = pg.tensor(a, requires_grad=True)
+    tx = torch.from_numpy(a.copy()).requires_grad_(True)
+    out, tout = F.max_pool2d(x, k), TF.max_pool2d(tx, k)
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    g = np.random.default_rng(4).standard_normal(tuple(tout.shape))
+    out.backward(pg.tensor(g))
+    tout.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_max_pool_blocks_double_backward():
+    a = np.random.default_rng(5).standard_normal((2, 2, 5, 6))
+    x = pg.tensor(a, requires_grad=True)
+    tx = torch.from_numpy(a.copy()).requires_grad_(True)
+    gx = pg.autograd.grad(pg.sum(F.max_pool2d(x, 2) ** 2), x, create_graph=True)[0]
+    tgx = torch.autograd.grad((TF.max_pool2d(tx, 2) ** 2).sum(), tx, create_graph=True)[0]
+    assert_close(gx, tgx)
+    pg.sum(gx * gx).backward()
+    (tgx * tgx).sum().backward()
+    assert_close(x.grad, tx.grad)

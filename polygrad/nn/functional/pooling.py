@@ -12,6 +12,7 @@ from typing import Any
 
 import polygrad as pg
 from polygrad import Tensor
+from polygrad._tensor import Function, apply1
 
 from ..._checks import ShapeError, check_int, check_int_tuple
 from ._utils import creating_like
@@ -138,10 +139,89 @@ def _first_argmax(x: Tensor, kernel, stride, dilation, sizes) -> Tensor:
     return arg
 
 
+def _block_views(x: Any, kernel, sizes) -> list:
+    """The strided views of (N, C, H, W) ``x`` at each offset (row-major) of non-overlapping
+    ``kernel`` blocks, each (N, C, *sizes)."""
+    (kh, kw), (ho, wo) = kernel, sizes
+    return [x[:, :, i : ho * kh : kh, j : wo * kw : kw] for i in range(kh) for j in range(kw)]
+
+
+def _first_max_masks(xp: Any, views: list, out: Any) -> list:
+    """For each kernel offset, where it holds its window's maximum ``out`` as torch picks it:
+    the first maximum in row-major order, or, in a window holding a NaN, the last NaN."""
+    if bool(xp.any(out != out)):  # rare: the running comparison of torch's kernel
+        best, masks = views[0], [None] * len(views)
+        for k, v in enumerate(views[1:], 1):
+            better = xp.logical_or(v > best, v != v)
+            best = xp.where(better, v, best)
+            masks = [m if m is None else xp.logical_and(m, xp.logical_not(better)) for m in masks]
+            masks[k] = better
+        rest = masks[1] if len(masks) > 1 else None
+        for m in masks[2:]:
+            rest = xp.logical_or(rest, m)
+        masks[0] = xp.logical_not(rest)
+        return masks
+    masks, taken = [], None
+    for v in views:
+        m = v == out
+        if taken is not None:
+            m = xp.logical_and(m, xp.logical_not(taken))
+        masks.append(m)
+        taken = m if taken is None else xp.logical_or(taken, m)
+    return masks
+
+
+class _MaxPoolBlocks(Function):
+    """Max pooling over non-overlapping windows inside the input (kernel = stride, no
+    padding or dilation): the maximum of the kernel's strided views, and a backward that puts
+    each gradient at its window's first maximum; computes what the general path does."""
+
+    saves = "both"
+    exact = fresh = True
+
+    def __init__(self, kernel: tuple[int, int], sizes: tuple[int, int]) -> None:
+        self.kernel, self.sizes = kernel, sizes
+
+    def forward(self, xp, x):
+        views = _block_views(x, self.kernel, self.sizes)
+        out = xp.maximum(views[0], views[1])
+        for v in views[2:]:
+            out = xp.maximum(out, v)
+        return out
+
+    def backward(self, xp, g, x, out):
+        views = _block_views(x, self.kernel, self.sizes)
+        if isinstance(g, Tensor):  # create_graph: recorded ops, so the rule differentiates
+            with pg.no_grad():
+                masks = _first_max_masks(pg, views, out.detach())
+            return (_interleave([pg.where(m, g, 0.0) for m in masks], self.kernel, x.shape),)
+        masks = _first_max_masks(xp, views, out)
+        device = xp.backend.device_of(g)
+        with xp.backend.on(device):
+            dx = xp.zeros(x.shape, dtype=g.dtype, device=device)
+        for slot, m in zip(_block_views(dx, self.kernel, self.sizes), masks):
+            slot[...] = xp.where(m, g, 0.0)
+        return (dx,)
+
+
+def _interleave(parts: list, kernel: tuple[int, int], shape: tuple) -> Tensor:
+    """The (N, C, H, W) Tensor holding ``parts`` (one (N, C, ho, wo) per kernel offset) at
+    their block positions, zero in the rows and columns no block covers."""
+    (kh, kw), (n, c, ho, wo) = kernel, parts[0].shape
+    blocks = pg.reshape(pg.stack(parts, axis=-1), (n, c, ho, wo, kh, kw))
+    dx = pg.reshape(pg.permute_dims(blocks, (0, 1, 2, 4, 3, 5)), (n, c, ho * kh, wo * kw))
+    bottom, right = shape[-2] - ho * kh, shape[-1] - wo * kw
+    return pg.pad(dx, (0, right, 0, bottom)) if bottom or right else dx
+
+
 def _max_pool(who, x, one_d, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched, kernel, stride, padding, dilation, sizes = _setup(
         who, x, one_d, kernel_size, stride, padding, dilation, ceil_mode
     )
+    blocks = stride == kernel and padding == (0, 0) and dilation == (1, 1) and kernel != (1, 1)
+    inside = all(o * k <= m for o, k, m in zip(sizes, kernel, x.shape[-2:]))
+    if blocks and inside and not return_indices and x.dtype.is_floating_point:
+        return _undo(apply1(_MaxPoolBlocks(kernel, sizes), x), unbatched, one_d)
     kw, (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel[1], stride, padding, dilation, sizes
     with pg.no_grad():
         bare = x.detach()
