@@ -279,16 +279,20 @@ class _IndexCrossEntropy(Function):
         else:
             self.count = None
         z = x - xp.max(x, axis=1, keepdims=True)
-        onehot = xp.expand_dims(target, axis=1) == self.classes
-        # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]; picked
-        # with where, not a product, so a masked (-inf) logit of another class adds nothing
-        picked = xp.sum(xp.where(onehot, z, xp.zeros_like(z)), axis=1)
-        # exp(z), its row sums and the one-hot mask are kept for a first-order backward
-        self.e = xp.exp(z)
-        self.sum_e = xp.sum(self.e, axis=1, keepdims=True)
-        self.onehot = onehot
+        # loss_i = logsumexp(x_i) - x_i[target_i] = log(sum(exp(z_i))) - z_i[target_i]; the
+        # target's logit gathered, so a masked (-inf) logit of another class adds nothing
+        # (an ignored row gathers class 0 instead, and its loss is replaced by 0 below)
+        keep = target != self.ignore_index if ignored else None
+        index = xp.where(keep, target, 0) if ignored else target
+        picked = xp.reshape(xp.take_along_axis(z, xp.expand_dims(index, axis=1), axis=1), (n,))
+        # exp(z) and its row sums are kept for a first-order backward; the row sums as a
+        # product with ones, which NumPy's short-row reduction is several times slower than
+        self.e = e = xp.exp(z)
+        with backend.on(device):
+            ones = xp.ones((c,), dtype=e.dtype, device=device)
+        self.sum_e = xp.expand_dims(xp.matmul(e, ones), axis=1)
         rows = xp.log(xp.reshape(self.sum_e, (n,))) - picked
-        total = xp.sum(rows if self.valid is None else rows * self.valid)
+        total = xp.sum(rows if keep is None else xp.where(keep, rows, 0.0))
         return total / self.count if self.count is not None else total
 
     def _bad(self, xp, backend, target, c):
@@ -304,7 +308,7 @@ class _IndexCrossEntropy(Function):
             gx = (p - onehot) * scale
         else:  # the forward's exp(z) and sums: softmax - onehot, then the scale, in place
             gx = self.e / self.sum_e
-            gx -= xp.astype(self.onehot, gx.dtype)
+            gx -= xp.astype(xp.expand_dims(target, axis=1) == self.classes, gx.dtype)
             gx *= scale
         if self.valid is not None:  # ignored rows get zero, even when the count is 0 (inf scale)
             keep = xp.expand_dims(self.valid, axis=1) != 0

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import polygrad as pg
 from polygrad import Tensor
+from polygrad.ops import normalization as _norm_ops
 
 
 def layer_norm(
@@ -34,6 +35,8 @@ def layer_norm(
             f"layer_norm: expected input whose last dimensions are {normalized_shape}, "
             f"got shape {x.shape}"
         )
+    if _fusable(x, normalized_shape, weight, bias):
+        return _norm_ops.layer_norm(x, k, weight, bias, eps)
     axes = tuple(range(-k, 0))
     mean = pg.mean(x, axis=axes, keepdims=True)
     var = pg.var(x, dim=axes, keepdim=True, correction=0)
@@ -43,6 +46,20 @@ def layer_norm(
     if bias is not None:
         out = out + bias
     return out
+
+
+def _fusable(x: Tensor, shape: tuple, weight: Tensor | None, bias: Tensor | None) -> bool:
+    """Whether ``layer_norm`` can take the one fused node: a non-empty float input and affine
+    parameters (when given) of exactly the normalized shape, dtype and backend; anything else
+    (broadcast or mixed-dtype parameters, empty rows) takes the composed ops."""
+    if not isinstance(x, Tensor) or x._data.dtype not in x._xp.floats or not x.numel():
+        return False
+    return all(
+        p is None
+        or isinstance(p, Tensor) and p._xp is x._xp and p._data.dtype == x._data.dtype
+        and p.shape == shape
+        for p in (weight, bias)
+    )  # fmt: skip
 
 
 def batch_norm(
