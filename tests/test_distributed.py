@@ -230,3 +230,17 @@ def test_reduce_op_names_are_torchs():
 
     for name in ("SUM", "AVG", "MAX", "MIN", "PRODUCT"):
         assert hasattr(dist.ReduceOp, name) and hasattr(tdist.ReduceOp, name)
+
+
+def test_ddp_first_bucket_holds_at_most_one_mib_as_torch():
+    # buckets fill from the last parameter (its gradient is ready first); as torch's, the first
+    # is capped at 1 MiB so its all-reduce starts early, the others at bucket_cap_mb
+    from polygrad.nn.parallel.distributed import FIRST_BUCKET_BYTES, _Reducer
+
+    sizes = {"a": 300_000, "b": 100_000, "c": 100_000, "d": 200_000}  # float32: 4 bytes each
+    named = [(k, pg.zeros(n, dtype=pg.float32)) for k, n in sizes.items()]
+    buckets = [[name for name, _ in b.params] for b in _Reducer(named, 25 * 2**20).buckets]
+    assert FIRST_BUCKET_BYTES == 2**20
+    assert buckets == [["d"], ["c", "b", "a"]], buckets  # d + c = 1.2 MB > 1 MiB
+    small = [[name for name, _ in b.params] for b in _Reducer(named, 500_000).buckets]
+    assert small == [["d"], ["c"], ["b"], ["a"]], small  # a cap below 1 MiB caps all alike

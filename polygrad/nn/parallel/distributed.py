@@ -38,6 +38,10 @@ class _Bucket:
         self.flat: Tensor | None = None
 
 
+#: the size cap of the first gradient bucket (torch's ``dist._DEFAULT_FIRST_BUCKET_BYTES``)
+FIRST_BUCKET_BYTES = 1024 * 1024
+
+
 class _Reducer:
     """The per-iteration state of the gradient reduction (kept out of the Module's attribute
     walk, which would otherwise list its tensors as parameters)."""
@@ -49,7 +53,10 @@ class _Reducer:
         for name, p in reversed(named):
             nbytes = p.numel() * p.dtype.bits // 8
             group = current.setdefault(p.dtype, [])
-            if group and sizes[p.dtype] + nbytes > cap_bytes:
+            # as torch: the first bucket (the last layers' gradients, ready first) holds at most
+            # FIRST_BUCKET_BYTES, so its all-reduce starts early in the backward
+            cap = min(cap_bytes, FIRST_BUCKET_BYTES) if not self.buckets else cap_bytes
+            if group and sizes[p.dtype] + nbytes > cap:
                 self.buckets.append(_Bucket(group))
                 group = current[p.dtype] = []
                 sizes[p.dtype] = 0
@@ -76,7 +83,9 @@ class DistributedDataParallel(Module):
     module : Module
         The model; its parameters and buffers are broadcast from rank 0 at construction.
     bucket_cap_mb : float
-        The size of a gradient bucket in MiB (default 25, as torch).
+        The size of a gradient bucket in MiB (default 25, as torch). As in torch, the first
+        bucket (the last layers' gradients, which the backward produces first) holds at most
+        1 MiB, so communication starts early in the backward.
     broadcast_buffers : bool
         Broadcast the buffers (e.g. BatchNorm's running statistics) from rank 0 before each
         forward.
