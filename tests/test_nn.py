@@ -914,7 +914,7 @@ def test_layer_shape_errors_name_the_layer_and_both_shapes():
 
 def test_cross_entropy_target_errors():
     logits = pg.randn(3, 5)
-    with pytest.raises(TypeError, match=r"target must be an integer tensor.*float64"):
+    with pytest.raises(RuntimeError, match=r"input's shape \(3, 5\), got \(3,\) of dtype float64"):
         nn.CrossEntropyLoss()(logits, pg.tensor([0.0, 1.0, 2.0]))
     with pytest.raises(IndexError, match=r"\[-3, 7\] out of range for 5 classes"):
         nn.CrossEntropyLoss()(logits, pg.tensor([7, -3, 1]))
@@ -1159,3 +1159,35 @@ def test_fused_linear_matches_torch_for_batched_inputs_and_second_derivatives():
     small = [from_torch(t[:1, :2], requires_grad=True) for t in (x,)] + [pw, pb]
     assert gradcheck(lambda a, c, d: F.linear(a, c, d), small)
     assert gradgradcheck(lambda a, c, d: F.linear(a, c, d).tanh(), small)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 5, 2, 3)])
+def test_cross_entropy_with_class_probabilities_matches_torch(shape, reduction):
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape)
+    axis = 0 if len(shape) == 1 else 1
+    t = rng.random(shape)
+    t /= t.sum(axis=axis, keepdims=True)
+    w = rng.random(shape[axis]) + 0.5
+    for kw in ({}, {"weight": w, "label_smoothing": 0.2}):
+        a, ta = pg.tensor(x, requires_grad=True), pg.tensor(t, requires_grad=True)
+        b, tb = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+        mine = nn.CrossEntropyLoss(reduction=reduction, **{
+            k: (pg.tensor(v) if k == "weight" else v) for k, v in kw.items()})(a, ta)
+        theirs = torch.nn.CrossEntropyLoss(reduction=reduction, **{
+            k: (torch.tensor(v) if k == "weight" else v) for k, v in kw.items()})(b, tb)
+        assert_close(mine, theirs, rtol=1e-12, atol=1e-13)
+        (mine * mine).sum().backward()
+        (theirs * theirs).sum().backward()
+        assert_close(a.grad, b.grad, rtol=1e-11, atol=1e-13)
+        assert_close(ta.grad, tb.grad, rtol=1e-11, atol=1e-13)
+        # a target without a gradient takes the fused op: the same values and input gradient
+        a2 = pg.tensor(x, requires_grad=True)
+        fused = F.cross_entropy(a2, pg.tensor(t), reduction=reduction, **{
+            k: (pg.tensor(v) if k == "weight" else v) for k, v in kw.items()})
+        assert_close(fused, theirs, rtol=1e-12, atol=1e-13)
+        (fused * fused).sum().backward()
+        assert_close(a2.grad, b.grad, rtol=1e-11, atol=1e-13)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point"):
+        F.cross_entropy(pg.tensor(x), pg.tensor(t), ignore_index=1)

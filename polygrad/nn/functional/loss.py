@@ -332,7 +332,9 @@ def cross_entropy(
     input : Tensor
         Logits of shape (C,), (N, C) or (N, C, d1, ...).
     target : Tensor
-        Integer class indices of shape (), (N,) or (N, d1, ...).
+        Integer class indices of shape (), (N,) or (N, d1, ...), or class probabilities: a
+        float tensor of the input's shape (then "mean" divides by the number of positions,
+        ``ignore_index`` is refused as in torch, and the target gets a gradient).
     weight : Tensor, optional
         A weight per class, shape (C,).
     ignore_index : int
@@ -345,8 +347,6 @@ def cross_entropy(
 
     Raises
     ------
-    TypeError
-        If ``target`` is not an integer tensor (e.g. float class indices).
     IndexError
         If a target is outside ``[0, C)`` and not ``ignore_index`` (checked on the host).
     ValueError
@@ -375,12 +375,64 @@ def cross_entropy(
         and x._xp.isdtype(target._data.dtype, "integral")
     ):  # the common case, one fused op
         return _IndexCrossEntropy(ignore_index, reduction)(x, target)
+    if isinstance(target, Tensor) and target.dtype.is_floating_point:
+        return _probability_cross_entropy(x, target, weight, ignore_index, reduction,
+                                          label_smoothing)  # fmt: skip
     axis, coef, denominator = _class_coefficients(
         who, x, target, weight, ignore_index, label_smoothing
     )
     loss = _SoftmaxCrossEntropy(axis)(x, coef)
     if reduction == "mean":
         return pg.sum(loss) / denominator
+    return pg.sum(loss) if reduction == "sum" else loss
+
+
+def _probability_cross_entropy(
+    x: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """Cross-entropy against class probabilities (a float target of the input's shape), as
+    torch: loss = -sum_c w_c ((1 - e) t_c + e / C) log_softmax(x)_c per position; "mean"
+    divides by the number of positions (not by the weights). Differentiable in the target."""
+    who = "cross_entropy"
+    _as_tensor(x, who)
+    _check_float(x, who)
+    if ignore_index != -100:
+        raise RuntimeError(f"{who}: ignore_index is not supported for floating point target")
+    if x.ndim == 0:
+        raise ValueError(f"{who}: input must have a class dimension, got a 0-d tensor")
+    if target.shape != x.shape:
+        raise RuntimeError(
+            f"{who}: a float target holds class probabilities and must have the input's shape "
+            f"{x.shape}, got {target.shape} of dtype {target.dtype.name}; class indices must be "
+            "an integer tensor (target.long())"
+        )
+    if target.dtype != x.dtype:
+        target = target.to(x.dtype)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{who}: label_smoothing must be between 0 and 1, got {label_smoothing}")
+    axis = 0 if x.ndim == 1 else 1
+    n_classes = x.shape[axis]
+    if weight is not None and weight.shape != (n_classes,):
+        raise ValueError(
+            f"{who}: weight must have shape ({n_classes},), one per class, got {weight.shape}"
+        )
+    coef = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    if weight is not None:
+        shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
+        coef = coef * pg.reshape(weight, shape)
+    if target.requires_grad:  # composed, so the target gets its gradient too
+        from .activation import log_softmax
+
+        loss = -pg.sum(coef * log_softmax(x, dim=axis), dim=axis)
+    else:
+        loss = _SoftmaxCrossEntropy(axis)(x, coef)
+    if reduction == "mean":  # over the positions; an empty input gives nan, as torch
+        return pg.sum(loss) / (x.numel() // max(1, n_classes))
     return pg.sum(loss) if reduction == "sum" else loss
 
 
