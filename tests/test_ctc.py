@@ -86,3 +86,7 @@ def test_module_and_errors():
         F.ctc_loss(from_torch(lp_t), from_torch(targets), [5], [2, 1])
     with pytest.raises(ValueError):
         nn.CTCLoss(reduction="avg")
+
+
+def test_all_targets_empty():
+    _check(_lp(4, 2, 3, 7), torch.zeros((2, 0), dtype=torch.int64), [4, 2], [0, 0])

@@ -29,7 +29,9 @@ def _lse(xp: Any, *terms: Any) -> Any:
 def _shift(xp: Any, a: Any, k: int) -> Any:
     """``a[:, s - k]`` (k > 0) or ``a[:, s + |k|]`` (k < 0) with -inf shifted in."""
     n, m = a.shape
-    pad = xp.full((n, abs(k)), _NEG, dtype=a.dtype, device=a.device)
+    pad = xp.full((n, min(abs(k), m)), _NEG, dtype=a.dtype, device=a.device)
+    if abs(k) >= m:
+        return pad
     if k > 0:
         return xp.concat([pad, a[:, : m - k]], axis=1)
     return xp.concat([a[:, -k:], pad], axis=1)
