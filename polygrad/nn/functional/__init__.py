@@ -45,6 +45,7 @@ from .conv import (
     conv_transpose2d,
     conv_transpose3d,
 )
+from .ctc import ctc_loss
 from .distance import cosine_similarity, pairwise_distance
 from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
 from .fold import fold, unfold
@@ -165,4 +166,5 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "ctc_loss",
 ]

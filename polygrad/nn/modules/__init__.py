@@ -50,7 +50,15 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    CTCLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from .mlp import ACTIVATIONS, MLP
 from .module import IncompatibleKeys, Module, Parameter
 from .normalization import (
@@ -111,6 +119,7 @@ __all__ = [
     "Fold",
     "Unfold",
     "CrossEntropyLoss",
+    "CTCLoss",
     "Dropout",
     "Embedding",
     "Flatten",

@@ -148,3 +148,31 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             x, target, self.weight, self.reduction, self.pos_weight
         )
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss; see :func:`polygrad.nn.functional.ctc_loss`.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn as nn
+    >>> lp = polygrad.randn(5, 1, 3).log_softmax(-1)
+    >>> nn.CTCLoss()(lp, polygrad.tensor([[1, 2]]), [5], [2]).shape
+    ()
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths) -> Tensor:
+        return F.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
+        )
