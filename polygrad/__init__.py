@@ -237,6 +237,7 @@ from .ops import (
     tanh,
     xlogy,
 )
+from .ops import special as _ops_special
 from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 from .utils.data import Generator
 
@@ -255,6 +256,7 @@ _tensor._engine.rules = _types.SimpleNamespace(
     erfinv=erfinv,
     gammaln=lgamma,
     psi=digamma,
+    trigamma=_ops_special.trigamma_recorded,
     sigmoid=sigmoid,
     pad=pad,
     add_at=add_at,

@@ -102,3 +102,19 @@ def test_special_module():
     assert pg.special.gammaln is pg.lgamma and pg.special.psi is pg.digamma
     with pytest.raises(AttributeError, match="torch.special.zeta"):
         pg.special.zeta  # noqa: B018
+
+
+def test_create_graph():
+    if _strict():
+        return
+    xs = [0.7, 3.0]
+    t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    p = pg.tensor(xs, dtype=pg.float64, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.lgamma(t).sum(), t, create_graph=True)
+    (gp,) = pg.autograd.grad(pg.lgamma(p).sum(), p, create_graph=True)
+    np.testing.assert_allclose(gp.detach().numpy(), gt.detach().numpy(), rtol=1e-13)
+    (ht,) = torch.autograd.grad(gt.sum(), t)
+    (hp,) = pg.autograd.grad(gp.sum(), p)
+    np.testing.assert_allclose(hp.numpy(), ht.numpy(), rtol=1e-8)  # torch's trigamma
+    with pytest.raises(NotImplementedError, match="trigamma"):
+        pg.autograd.grad(pg.digamma(p).sum(), p, create_graph=True)

@@ -28,6 +28,15 @@ def _lgamma(xp, g, x, y):
     return g * xp.psi(x)
 
 
+def trigamma_recorded(x: Tensor) -> Tensor:
+    """Stand-in for ``trigamma`` in recorded (``create_graph=True``) rules: not differentiable
+    yet, so it refuses clearly."""
+    raise NotImplementedError(
+        "digamma's gradient (trigamma) cannot be recorded yet: create_graph=True through "
+        "digamma is not supported"
+    )
+
+
 def _digamma(xp, g, x, y):
     return g * xp.trigamma(x)
 
