@@ -144,8 +144,8 @@ class Backend:
         )
 
     def erfc(self, x: Any) -> Any:
-        """The complementary error function (no portable version: 1 - erf loses the tail)."""
-        return self._no_portable("erfc")
+        """The complementary error function from standard operations only (fdlibm's ranges)."""
+        return _erf.erfc(self.compat, x)
 
     def erfinv(self, x: Any) -> Any:
         """The inverse error function."""
