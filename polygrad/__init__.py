@@ -188,9 +188,12 @@ from .ops import (
     clone,
     concat,
     cos,
+    digamma,
     divide,
     equal,
     erf,
+    erfc,
+    erfinv,
     exp,
     expand_dims,
     gelu,
@@ -202,6 +205,7 @@ from .ops import (
     leaky_relu,
     less,
     less_equal,
+    lgamma,
     log,
     log1p,
     logaddexp,
@@ -209,6 +213,7 @@ from .ops import (
     logical_not,
     logical_or,
     logical_xor,
+    logit,
     matmul,
     matrix_transpose,
     maximum,
@@ -230,7 +235,9 @@ from .ops import (
     subtract,
     take,
     tanh,
+    xlogy,
 )
+from .ops import special as _ops_special
 from .utils import data as _utils_data  # makes polygrad.utils.data an attribute
 from .utils.data import Generator
 
@@ -245,6 +252,11 @@ _tensor._engine.namespace = array_api
 _tensor._engine.rules = _types.SimpleNamespace(
     **{k: getattr(array_api, k) for k in dir(array_api) if not k.startswith("__")},
     erf=erf,
+    erfc=erfc,
+    erfinv=erfinv,
+    gammaln=lgamma,
+    psi=digamma,
+    trigamma=_ops_special.trigamma_recorded,
     sigmoid=sigmoid,
     pad=pad,
     add_at=add_at,
@@ -266,6 +278,7 @@ from . import (  # noqa: E402
     optim,
     serialization,
     sparse,
+    special,
     testing,
     utils,
 )

@@ -38,6 +38,10 @@ class BackendInfo(NamedTuple):
     device: Any
 
 
+#: the special functions backends add beside ``erf`` (SciPy / torch.special / cupyx names)
+SPECIAL = ("erfc", "erfinv", "gammaln", "psi", "trigamma")
+
+
 class Backend:
     """One array library as polygrad uses it.
 
@@ -57,6 +61,7 @@ class Backend:
         # the standard's extensions: array-api-strict serves them through a module __getattr__
         ns.update({e: getattr(compat, e) for e in ("linalg", "fft") if hasattr(compat, e)})
         ns.update(erf=self.erf, sigmoid=self.sigmoid, add_at=self.add_at, backend=self,
+                  **{f: getattr(self, f) for f in SPECIAL},
                   __name__=f"polygrad:{self.name}")  # fmt: skip
         for extension in ("linalg", "fft"):  # array-api-strict loads these on first access
             if hasattr(compat, extension):
@@ -131,6 +136,32 @@ class Backend:
     def erf(self, x: Any) -> Any:
         """The error function, elementwise, from standard operations only (within 1 ulp)."""
         return _erf.erf(self.compat, x)
+
+    def _no_portable(self, name: str) -> Any:
+        raise NotImplementedError(
+            f"{name} has no portable implementation yet: the {self.name} backend has no "
+            f"library {name}; use the numpy (with SciPy), torch or cupy backend"
+        )
+
+    def erfc(self, x: Any) -> Any:
+        """The complementary error function from standard operations only (fdlibm's ranges)."""
+        return _erf.erfc(self.compat, x)
+
+    def erfinv(self, x: Any) -> Any:
+        """The inverse error function."""
+        return self._no_portable("erfinv")
+
+    def gammaln(self, x: Any) -> Any:
+        """``log|Gamma(x)|``."""
+        return self._no_portable("lgamma")
+
+    def psi(self, x: Any) -> Any:
+        """The digamma function."""
+        return self._no_portable("digamma")
+
+    def trigamma(self, x: Any) -> Any:
+        """The trigamma function (the digamma's derivative)."""
+        return self._no_portable("trigamma")
 
     def sigmoid(self, x: Any) -> Any:
         """The logistic function ``1 / (1 + exp(-x))``, elementwise, from standard operations.
@@ -327,6 +358,31 @@ class NumpyBackend(Backend):
         # NaN and subnormals) without the two conversions: call it on x's own dtype
         return np.asarray(self._scipy_erf(x)).astype(x.dtype, copy=False)
 
+    def _scipy_special(self, name: str, x: Any, *args: Any) -> Any:
+        try:
+            import scipy.special as sc
+        except ImportError:
+            return getattr(Backend, name)(self, x)
+        fn = {"trigamma": lambda v: sc.polygamma(1, v)}.get(name) or getattr(sc, name)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        return np.asarray(fn(x)).astype(x.dtype, copy=False)
+
+    def erfc(self, x: Any) -> Any:
+        return self._scipy_special("erfc", x)
+
+    def erfinv(self, x: Any) -> Any:
+        return self._scipy_special("erfinv", x)
+
+    def gammaln(self, x: Any) -> Any:
+        return self._scipy_special("gammaln", x)
+
+    def psi(self, x: Any) -> Any:
+        return self._scipy_special("psi", x)
+
+    def trigamma(self, x: Any) -> Any:
+        return self._scipy_special("trigamma", x)
+
     def default_device(self) -> Any:
         return _devices.CPU
 
@@ -397,6 +453,21 @@ class TorchBackend(Backend):
     def erf(self, x: Any) -> Any:
         return self.torch.special.erf(x)
 
+    def erfc(self, x: Any) -> Any:
+        return self.torch.special.erfc(x)
+
+    def erfinv(self, x: Any) -> Any:
+        return self.torch.special.erfinv(x)
+
+    def gammaln(self, x: Any) -> Any:
+        return self.torch.special.gammaln(x)
+
+    def psi(self, x: Any) -> Any:
+        return self.torch.special.digamma(x)
+
+    def trigamma(self, x: Any) -> Any:
+        return self.torch.special.polygamma(1, x)
+
     def sigmoid(self, x: Any) -> Any:
         return self.torch.sigmoid(x)
 
@@ -450,6 +521,31 @@ class CupyBackend(Backend):
         from cupyx.scipy.special import erf
 
         return erf(x)
+
+    def erfc(self, x: Any) -> Any:
+        from cupyx.scipy.special import erfc
+
+        return erfc(x)
+
+    def erfinv(self, x: Any) -> Any:
+        from cupyx.scipy.special import erfinv
+
+        return erfinv(x)
+
+    def gammaln(self, x: Any) -> Any:
+        from cupyx.scipy.special import gammaln
+
+        return gammaln(x)
+
+    def psi(self, x: Any) -> Any:
+        from cupyx.scipy.special import psi
+
+        return psi(x)
+
+    def trigamma(self, x: Any) -> Any:
+        from cupyx.scipy.special import polygamma
+
+        return polygamma(1, x)
 
     def sigmoid(self, x: Any) -> Any:
         from cupyx.scipy.special import expit

@@ -62,3 +62,23 @@ def erf(xp: Any, x: Any) -> Any:
     tail = 1.0 - xp.exp(-hi * hi - 0.5625) * xp.exp((hi - b) * (hi + b) + rs) / b
     out = xp.where(a < 0.84375, small, xp.where(a < 1.25, mid, xp.where(a < 6.0, tail, 1.0)))
     return xp.where(a == a, xp.copysign(out, x), x)  # keeps -0.0 and NaN
+
+
+def erfc(xp: Any, x: Any) -> Any:
+    """Elementwise ``1 - erf(x)`` keeping its relative accuracy in the right tail: fdlibm's
+    ``erfc`` ranges (the same rational functions as ``erf``), ``exp(-x^2 ...) / x`` beyond 1.25
+    up to 28 (0 after), so ``erfc(10)`` keeps all its bits instead of ``1 - erf(10) = 0``."""
+    a = xp.abs(x)
+    s = xp.clip(a, 0.84375, 1.25) - 1.0
+    pq = _poly(s, PA) / _poly(s, QA, True)
+    mid = xp.where(x > 0, (1.0 - ERX) - pq, 1.0 + (ERX + pq))
+    b = xp.clip(a, 1.25, 28.0)
+    w = 1.0 / (b * b)
+    rs = xp.where(
+        b < 1.0 / 0.35, _poly(w, RA) / _poly(w, SA, True), _poly(w, RB) / _poly(w, SB, True)
+    )
+    hi = xp.floor(b * 1048576.0) / 1048576.0
+    r = xp.exp(-hi * hi - 0.5625) * xp.exp((hi - b) * (hi + b) + rs) / b
+    tail = xp.where(x > 0, xp.where(a < 28.0, r, 0.0), 2.0 - r)
+    out = xp.where(a < 0.84375, 1.0 - erf(xp, x), xp.where(a < 1.25, mid, tail))
+    return xp.where(x == x, out, x)

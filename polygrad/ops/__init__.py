@@ -156,3 +156,4 @@ from .shape import (
     stack,
     transpose,
 )
+from .special import digamma, erfc, erfinv, lgamma, logit, xlogy

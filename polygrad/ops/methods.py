@@ -83,6 +83,7 @@ from .shape import (
     squeeze,
     transpose,
 )
+from .special import digamma, erfc, erfinv, lgamma, logit, xlogy
 
 
 def _reflected(fn: Any) -> Any:
@@ -265,6 +266,9 @@ _METHODS = {
     "int": _dtype_method(_dtypes.int32),
     "bool": _dtype_method(_dtypes.bool_),
 }
+
+
+_METHODS.update(erfc=erfc, erfinv=erfinv, lgamma=lgamma, digamma=digamma, logit=logit, xlogy=xlogy)
 
 
 for _name, _fn in _METHODS.items():

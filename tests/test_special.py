@@ -1,0 +1,132 @@
+"""erfc, erfinv, lgamma, digamma, logit, xlogy and polygrad.special against torch (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import polygrad as pg
+
+UNARY = {
+    "erfc": [-6.0, -1.0, -0.9, -1e-3, 0.0, 0.5, 0.9, 1.0, 1.3, 2.0, 2.9, 5.0, 10.0, 26.0],
+    "erfinv": [-0.999999, -0.5, -1e-8, 0.0, 0.3, 0.9, 0.999999999],
+    "lgamma": [-2.5, -0.5, -1e-6, 1e-6, 0.5, 1.0, 1.5, 2.0, 3.7, 50.0, 1e6],
+    "digamma": [-2.5, -0.7, -1e-3, 1e-3, 0.5, 1.0, 1.4616, 2.0, 30.0, 1e6],
+}
+
+
+def _strict() -> bool:
+    return pg.tensor([1.0])._xp.backend.name == "strict"
+
+
+def _run(name, xs, dtype=torch.float64):
+    t = torch.tensor(xs, dtype=dtype, requires_grad=True)
+    p = pg.tensor(xs, dtype=getattr(pg, str(dtype).split(".")[1]), requires_grad=True)
+    return t, p, getattr(torch, name)(t), getattr(pg, name)(p)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_values_and_grads(name):
+    if _strict() and name != "erfc":  # the portable erfc is checked below
+        with pytest.raises(NotImplementedError, match="no portable implementation"):
+            getattr(pg, name)(pg.tensor(UNARY[name]))
+        return
+    t, p, ty, py = _run(name, UNARY[name])
+    # atol: digamma near its root
+    np.testing.assert_allclose(py.detach().numpy(), ty.detach().numpy(), rtol=1e-13, atol=1e-15)
+    ty.sum().backward()
+    py.sum().backward()
+    # NOTE: torch's trigamma is only ~5e-10 accurate (polygamma(1, 1) vs pi^2/6)
+    rtol = 1e-8 if name == "digamma" else 1e-12
+    np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=0)
+    t, p, ty, py = _run(name, UNARY[name][1:-1], torch.float32)
+    assert py.dtype == pg.float32
+    np.testing.assert_allclose(py.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert getattr(p, name)().dtype == pg.float32  # the Tensor method
+
+
+def test_poles():
+    if _strict():
+        return
+    xs = [0.0, -1.0, -2.0]
+    for name in ("lgamma", "digamma"):
+        got = getattr(pg, name)(pg.tensor(xs, dtype=pg.float64)).numpy()
+        want = getattr(torch, name)(torch.tensor(xs, dtype=torch.float64)).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("eps", [None, 1e-3, 0.2])
+def test_logit(eps):
+    xs = [1e-12, 1e-4, 0.1, 0.5, 0.79, 0.9, 1.0 - 1e-9, 0.0, 1.0]
+    t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    p = pg.tensor(xs, dtype=pg.float64, requires_grad=True)
+    ty, py = torch.logit(t, eps), pg.logit(p, eps)
+    np.testing.assert_allclose(py.detach().numpy(), ty.detach().numpy(), rtol=1e-13)
+    ty.sum().backward()
+    py.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-13)
+    assert pg.logit(pg.tensor([0.3], dtype=pg.float32), eps).dtype == pg.float32
+
+
+def test_xlogy_values_grads_broadcast():
+    a = [[0.0], [2.0], [-1.5], [0.0]]
+    b = [0.0, 1e-300, 0.5, 3.0, float("nan"), float("inf")]
+    ta = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    pa = pg.tensor(a, dtype=pg.float64, requires_grad=True)
+    pb = pg.tensor(b, dtype=pg.float64, requires_grad=True)
+    ty, py = torch.xlogy(ta, tb), pg.xlogy(pa, pb)
+    np.testing.assert_allclose(py.detach().numpy(), ty.detach().numpy(), rtol=1e-14)
+    ty.sum().backward()
+    py.sum().backward()
+    np.testing.assert_allclose(pa.grad.numpy(), ta.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(pb.grad.numpy(), tb.grad.numpy(), rtol=1e-14)
+    assert pa.xlogy(pb).shape == (4, 6)
+
+
+def test_xlogy_scalars_and_float32():
+    p = pg.tensor([0.0, 2.0], dtype=pg.float32)
+    t = torch.tensor([0.0, 2.0], dtype=torch.float32)
+    pairs = ((pg.xlogy(p, 3.0), torch.xlogy(t, 3.0)), (pg.xlogy(2.0, p), torch.xlogy(2.0, t)))
+    for got, want in pairs:
+        assert got.dtype == pg.float32
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_special_module():
+    x = pg.tensor([0.25, 0.5], dtype=pg.float64)
+    tx = torch.tensor([0.25, 0.5], dtype=torch.float64)
+    np.testing.assert_allclose(pg.special.expit(x).numpy(), torch.special.expit(tx).numpy())
+    np.testing.assert_allclose(pg.special.logit(x).numpy(), torch.special.logit(tx).numpy())
+    assert pg.special.gammaln is pg.lgamma and pg.special.psi is pg.digamma
+    with pytest.raises(AttributeError, match="torch.special.zeta"):
+        pg.special.zeta  # noqa: B018
+
+
+def test_create_graph():
+    if _strict():
+        return
+    xs = [0.7, 3.0]
+    t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    p = pg.tensor(xs, dtype=pg.float64, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.lgamma(t).sum(), t, create_graph=True)
+    (gp,) = pg.autograd.grad(pg.lgamma(p).sum(), p, create_graph=True)
+    np.testing.assert_allclose(gp.detach().numpy(), gt.detach().numpy(), rtol=1e-13)
+    (ht,) = torch.autograd.grad(gt.sum(), t)
+    (hp,) = pg.autograd.grad(gp.sum(), p)
+    np.testing.assert_allclose(hp.numpy(), ht.numpy(), rtol=1e-8)  # torch's trigamma
+    with pytest.raises(NotImplementedError, match="trigamma"):
+        pg.autograd.grad(pg.digamma(p).sum(), p, create_graph=True)
+
+
+def test_portable_erfc_dense():
+    """The portable erfc (the strict backend's) against torch over [-8, 27], float64."""
+    import array_api_compat.numpy as xnp
+
+    from polygrad import _erf
+
+    x = np.linspace(-8.0, 27.0, 70001)
+    want = torch.special.erfc(torch.from_numpy(x)).numpy()
+    # atol: results below 2.2e-308 are subnormal, where one ulp is 5e-324
+    np.testing.assert_allclose(_erf.erfc(xnp, x), want, rtol=1e-13, atol=1e-323)
