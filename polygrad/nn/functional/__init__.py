@@ -57,6 +57,7 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .loss_extra import huber_loss, smooth_l1_loss, soft_margin_loss
 from .normalization import (
     batch_norm,
     group_norm,
@@ -165,4 +166,7 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "smooth_l1_loss",
+    "huber_loss",
+    "soft_margin_loss",
 ]

@@ -50,7 +50,17 @@ from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+)
 from .mlp import ACTIVATIONS, MLP
 from .module import IncompatibleKeys, Module, Parameter
 from .normalization import (
@@ -130,6 +140,9 @@ __all__ = [
     "Unflatten",
     "MSELoss",
     "NLLLoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "SoftMarginLoss",
     "Parameter",
     "ReLU",
     "Sequential",

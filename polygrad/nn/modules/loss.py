@@ -148,3 +148,32 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             x, target, self.weight, self.reduction, self.pos_weight
         )
+
+
+class SmoothL1Loss(_Loss):
+    """See :func:`polygrad.nn.functional.smooth_l1_loss`."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(x, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """See :func:`polygrad.nn.functional.huber_loss`."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(x, target, self.reduction, self.delta)
+
+
+class SoftMarginLoss(_Loss):
+    """See :func:`polygrad.nn.functional.soft_margin_loss`."""
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(x, target, self.reduction)
