@@ -85,3 +85,50 @@ def test_errors(fn):
         fn(from_torch(x), from_torch(t), reduction="avg")
     with pytest.raises(ValueError):
         nn.HuberLoss(reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [0.0, 0.7])
+def test_margin_ranking(reduction, margin):
+    x1, x2 = _pair(4)
+    y = torch.sign(_pair(5)[0])
+    p1, p2 = from_torch(x1, requires_grad=True), from_torch(x2, requires_grad=True)
+    t1, t2 = x1.clone().requires_grad_(), x2.clone().requires_grad_()
+    out = nn.MarginRankingLoss(margin, reduction)(p1, p2, from_torch(y))
+    ref = TF.margin_ranking_loss(t1, t2, y, margin=margin, reduction=reduction)
+    assert_close(out, ref)
+    out.sum().backward()
+    ref.sum().backward()
+    assert_close(p1.grad, t1.grad)
+    assert_close(p2.grad, t2.grad)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [1.0, 2.5])
+def test_hinge_embedding(reduction, margin):
+    x, t = _pair(6)
+    t = torch.sign(t)
+    _check(
+        nn.HingeEmbeddingLoss(margin, reduction),
+        torch.nn.HingeEmbeddingLoss(margin=margin, reduction=reduction),
+        x,
+        t,
+    )
+
+
+@pytest.mark.parametrize("reduction", (*REDUCTIONS, "batchmean"))
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    x, t = _pair(7)
+    x = torch.log_softmax(x, dim=1)
+    t = torch.log_softmax(t, dim=1) if log_target else torch.softmax(t, dim=1)
+    if not log_target:
+        t[0, 0] = 0.0  # a zero target contributes 0
+    _check(
+        nn.KLDivLoss(reduction, log_target),
+        torch.nn.KLDivLoss(reduction=reduction, log_target=log_target),
+        x,
+        t,
+    )
+    with pytest.raises(ValueError):
+        F.kl_div(from_torch(x), from_torch(t), reduction="avg")

@@ -57,7 +57,14 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .loss_extra import huber_loss, smooth_l1_loss, soft_margin_loss
+from .loss_extra import (
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+)
 from .normalization import (
     batch_norm,
     group_norm,
@@ -169,4 +176,7 @@ __all__ = [
     "smooth_l1_loss",
     "huber_loss",
     "soft_margin_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "kl_div",
 ]

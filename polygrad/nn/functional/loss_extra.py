@@ -1,10 +1,12 @@
-"""More losses, composed from differentiable polygrad ops: smooth L1, Huber, soft margin."""
+"""More losses, composed from differentiable polygrad ops: smooth L1, Huber, soft margin,
+margin ranking, hinge embedding and KL divergence."""
 
 from __future__ import annotations
 
 import polygrad as pg
 from polygrad import Tensor
 
+from .activation import relu
 from .loss import _check_pair, _check_reduction, _reduce
 
 
@@ -37,7 +39,7 @@ def huber_loss(x: Tensor, target: Tensor, reduction: str = "mean", delta: float 
     >>> import polygrad
     >>> import polygrad.nn.functional as F
     >>> F.huber_loss(polygrad.tensor([0.0, 3.0]), polygrad.tensor([1.0, 0.0]), delta=2.0).item()
-    1.25
+    2.25
     """
     _check_reduction("huber_loss", reduction)
     _check_pair("huber_loss", x, target)
@@ -58,3 +60,71 @@ def soft_margin_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tens
     _check_reduction("soft_margin_loss", reduction)
     _check_pair("soft_margin_loss", x, target)
     return _reduce(pg.log1p(pg.exp(-target * x)), reduction)
+
+
+def margin_ranking_loss(
+    x1: Tensor, x2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """``max(0, -y (x1 - x2) + margin)`` for targets ``y`` of +-1.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn.functional as F
+    >>> t = polygrad.tensor
+    >>> F.margin_ranking_loss(t([1.0]), t([2.0]), t([1.0])).item()
+    1.0
+    """
+    _check_reduction("margin_ranking_loss", reduction)
+    _check_pair("margin_ranking_loss", x1, x2)
+    _check_pair("margin_ranking_loss", x1, target)
+    return _reduce(relu(margin - target * (x1 - x2)), reduction)
+
+
+def hinge_embedding_loss(
+    x: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1`` (both elsewhere).
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn.functional as F
+    >>> t = polygrad.tensor
+    >>> F.hinge_embedding_loss(t([0.5, 2.0]), t([-1.0, 1.0]), reduction="sum").item()
+    2.5
+    """
+    _check_reduction("hinge_embedding_loss", reduction)
+    _check_pair("hinge_embedding_loss", x, target)
+    zero = pg.zeros_like(x)
+    loss = pg.where(target != 1, relu(margin - x), zero) + pg.where(target != -1, x, zero)
+    return _reduce(loss, reduction)
+
+
+def kl_div(x: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence ``y (log y - x)`` of log-probabilities ``x`` (``0`` where
+    ``y == 0``); with ``log_target`` the target is ``log y``. ``"batchmean"`` divides the sum
+    by the batch size, as torch.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn.functional as F
+    >>> F.kl_div(polygrad.tensor([0.0]), polygrad.tensor([1.0])).item()
+    0.0
+    """
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(
+            f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', not {reduction!r}"
+        )
+    _check_pair("kl_div", x, target)
+    if log_target:
+        loss = pg.exp(target) * (target - x)
+    else:
+        pos = target > 0
+        safe_log = pg.log(pg.where(pos, target, pg.ones_like(target)))
+        loss = pg.where(pos, target * safe_log, pg.zeros_like(target)) - target * x
+    if reduction == "batchmean":
+        total = pg.sum(loss)
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(loss, reduction)

@@ -177,3 +177,38 @@ class SoftMarginLoss(_Loss):
 
     def forward(self, x: Tensor, target: Tensor) -> Tensor:
         return F.soft_margin_loss(x, target, self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """See :func:`polygrad.nn.functional.margin_ranking_loss`."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x1: Tensor, x2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(x1, x2, target, self.margin, self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """See :func:`polygrad.nn.functional.hinge_embedding_loss`."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.hinge_embedding_loss(x, target, self.margin, self.reduction)
+
+
+class KLDivLoss(Module):
+    """See :func:`polygrad.nn.functional.kl_div` (``reduction`` may also be ``"batchmean"``)."""
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none", "batchmean"):
+            raise ValueError(f"KLDivLoss: reduction {reduction!r} is not valid")
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(x, target, self.reduction, self.log_target)
