@@ -132,3 +132,25 @@ def test_kl_div(reduction, log_target):
     )
     with pytest.raises(ValueError):
         F.kl_div(from_torch(x), from_torch(t), reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multilabel_soft_margin(reduction, weighted):
+    x, t = _pair(8)
+    t = (t > 0).double()
+    w = torch.rand(5, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    pw = from_torch(w, requires_grad=True) if weighted else None
+    tw = w.clone().requires_grad_() if weighted else None
+    px = from_torch(x, requires_grad=True)
+    tx = x.clone().requires_grad_()
+    out = F.multilabel_soft_margin_loss(px, from_torch(t), pw, reduction)
+    ref = TF.multilabel_soft_margin_loss(tx, t, weight=tw, reduction=reduction)
+    assert_close(out, ref)
+    out.sum().backward()
+    ref.sum().backward()
+    assert_close(px.grad, tx.grad)
+    if weighted:
+        assert_close(pw.grad, tw.grad)
+    mod = nn.MultiLabelSoftMarginLoss(reduction=reduction)(from_torch(x), from_torch(t))
+    assert_close(mod, TF.multilabel_soft_margin_loss(x, t, reduction=reduction))

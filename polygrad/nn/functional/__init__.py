@@ -62,6 +62,7 @@ from .loss_extra import (
     huber_loss,
     kl_div,
     margin_ranking_loss,
+    multilabel_soft_margin_loss,
     smooth_l1_loss,
     soft_margin_loss,
 )
@@ -179,4 +180,5 @@ __all__ = [
     "margin_ranking_loss",
     "hinge_embedding_loss",
     "kl_div",
+    "multilabel_soft_margin_loss",
 ]

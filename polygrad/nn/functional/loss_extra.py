@@ -6,7 +6,7 @@ from __future__ import annotations
 import polygrad as pg
 from polygrad import Tensor
 
-from .activation import relu
+from .activation import logsigmoid, relu
 from .loss import _check_pair, _check_reduction, _reduce
 
 
@@ -128,3 +128,27 @@ def kl_div(x: Tensor, target: Tensor, reduction: str = "mean", log_target: bool 
         total = pg.sum(loss)
         return total / x.shape[0] if x.ndim else total
     return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    x: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Per-class binary cross-entropy of ``sigmoid(x)``, (weighted,) averaged over the last
+    (class) axis, then reduced over the batch.
+
+    Examples
+    --------
+    >>> import polygrad
+    >>> import polygrad.nn.functional as F
+    >>> x, y = polygrad.tensor([[0.0, 0.0]]), polygrad.tensor([[1.0, 0.0]])
+    >>> round(F.multilabel_soft_margin_loss(x, y).item(), 4)
+    0.6931
+    """
+    who = "multilabel_soft_margin_loss"
+    _check_reduction(who, reduction)
+    _check_pair(who, x, target)
+    loss = -(target * logsigmoid(x) + (1.0 - target) * logsigmoid(-x))
+    if weight is not None:
+        loss = loss * weight
+    classes = x.ndim - 1
+    return _reduce(pg.sum(loss, axis=classes) / x.shape[classes], reduction)

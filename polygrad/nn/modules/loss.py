@@ -212,3 +212,14 @@ class KLDivLoss(Module):
 
     def forward(self, x: Tensor, target: Tensor) -> Tensor:
         return F.kl_div(x, target, self.reduction, self.log_target)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """See :func:`polygrad.nn.functional.multilabel_soft_margin_loss`."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_soft_margin_loss(x, target, self.weight, self.reduction)
