@@ -58,6 +58,15 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .loss_extra import (
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+)
 from .normalization import (
     batch_norm,
     group_norm,
@@ -167,4 +176,11 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "ctc_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "soft_margin_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "kl_div",
+    "multilabel_soft_margin_loss",
 ]

@@ -176,3 +176,78 @@ class CTCLoss(_Loss):
             self.reduction,
             self.zero_infinity,
         )
+
+
+class SmoothL1Loss(_Loss):
+    """See :func:`polygrad.nn.functional.smooth_l1_loss`."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(x, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """See :func:`polygrad.nn.functional.huber_loss`."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(x, target, self.reduction, self.delta)
+
+
+class SoftMarginLoss(_Loss):
+    """See :func:`polygrad.nn.functional.soft_margin_loss`."""
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.soft_margin_loss(x, target, self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """See :func:`polygrad.nn.functional.margin_ranking_loss`."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x1: Tensor, x2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(x1, x2, target, self.margin, self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """See :func:`polygrad.nn.functional.hinge_embedding_loss`."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.hinge_embedding_loss(x, target, self.margin, self.reduction)
+
+
+class KLDivLoss(Module):
+    """See :func:`polygrad.nn.functional.kl_div` (``reduction`` may also be ``"batchmean"``)."""
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none", "batchmean"):
+            raise ValueError(f"KLDivLoss: reduction {reduction!r} is not valid")
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(x, target, self.reduction, self.log_target)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    """See :func:`polygrad.nn.functional.multilabel_soft_margin_loss`."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_soft_margin_loss(x, target, self.weight, self.reduction)
