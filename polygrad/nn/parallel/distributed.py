@@ -76,7 +76,7 @@ class _Reducer:
         self.unused: set[int] = set()
         self.launched = 0
         self.armed = False
-        self.world = dist.get_world_size()
+        self.world = 0  # the number of processes, set by the wrapper
 
     def reset(self) -> None:
         for b in self.buckets:
@@ -141,6 +141,7 @@ class DistributedDataParallel(Module):
                 dist.broadcast(t, src=0)
         cap = 25.0 if bucket_cap_mb is None else bucket_cap_mb
         self._reducer = _Reducer(named, int(cap * 1024 * 1024))
+        self._reducer.world = dist.get_world_size()
         self._sync = True
         # the hooks hold the wrapper weakly, so a dropped DDP leaves nothing behind
         hook = functools.partial(_grad_ready, weakref.ref(self))
