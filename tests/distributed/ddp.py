@@ -109,6 +109,24 @@ check("no_sync", micro=2)
 ddp = check("unused", unused=True)
 assert list(ddp.state_dict())[0].startswith("module."), list(ddp.state_dict())[:2]
 
+# a .grad kept across steps is never overwritten by a later step (no view of a reused bucket),
+# and zero_grad(set_to_none=False) gives the same gradients as one process on the global batch
+for set_to_none in (True, False):
+    ddp, ref = DDP(Net(100 + rank), bucket_cap_mb=200 / 2**20), Net(100)
+    kept = []
+    for x, y in data[:3]:
+        for model, xs, ys in ((ddp, shard(x), shard(y)), (ref, x, y)):
+            model.zero_grad(set_to_none=set_to_none)
+            ((model(pg.tensor(xs)) - pg.tensor(ys)) ** 2).mean().backward()
+        got = [p.grad for p in ddp.module.parameters()]
+        for g, q in zip(got, ref.parameters()):
+            np.testing.assert_allclose(g.numpy(), q.grad.numpy(), rtol=1e-12, atol=1e-14)
+        kept.append([(g, g.numpy().copy()) for g in got])
+    for step in kept[:-1]:
+        for g, values in step:
+            if set_to_none:  # zero_grad(set_to_none=False) zeroes the old .grad, as torch
+                assert np.array_equal(g.numpy(), values), "a kept .grad was overwritten"
+
 # models that differ across ranks are refused at construction
 try:
     DDP(nn.Linear(3 + (rank == size - 1), 2))
