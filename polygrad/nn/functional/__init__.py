@@ -59,13 +59,18 @@ from .loss import (
     nll_loss,
 )
 from .loss_extra import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
     hinge_embedding_loss,
     huber_loss,
     kl_div,
     margin_ranking_loss,
+    multi_margin_loss,
     multilabel_soft_margin_loss,
+    poisson_nll_loss,
     smooth_l1_loss,
     soft_margin_loss,
+    triplet_margin_loss,
 )
 from .normalization import (
     batch_norm,
@@ -183,4 +188,9 @@ __all__ = [
     "hinge_embedding_loss",
     "kl_div",
     "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "multi_margin_loss",
 ]
