@@ -108,6 +108,7 @@ from .mathfn import (
     expm1,
     floor,
     floor_divide,
+    fmod,
     hypot,
     imag,
     isinf,

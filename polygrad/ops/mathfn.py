@@ -110,6 +110,21 @@ def _remainder(xp, g, a, b, y):
     return g, -(g * xp.floor(a / b))
 
 
+def _fmod_rule(xp, g, a, b, y):
+    # a - b * trunc(a / b): d/da = 1, d/db = -trunc(a / b), as torch
+    return g, -(g * xp.trunc(a / b))
+
+
+class _FmodBase(_Binary):
+    """torch's ``fmod`` (C's remainder, the sign of ``a``), which the standard lacks: the
+    remainder of ``|a|`` by ``|b|`` (exact: both positive) given ``a``'s sign."""
+
+    def forward(self, xp, a, b):
+        r = xp.remainder(xp.abs(a), xp.abs(b))
+        negative = xp.signbit(a) if xp.isdtype(a.dtype, "real floating") else a < 0
+        return xp.where(negative, -r, r)
+
+
 def _nextafter(xp, g, a, b, y):
     return g, xp.zeros_like(g)  # as torch: the first input's gradient passes, the second none
 
@@ -141,8 +156,10 @@ def _make_rounding(fn: str, doc: str) -> Callable[[Tensor], Tensor]:
     return f
 
 
-def _make_binary(fn: str, rule: Callable, doc: str) -> Callable[[Any, Any], Tensor]:
-    cls = _op_class(_Binary, fn, rule)
+def _make_binary(
+    fn: str, rule: Callable, doc: str, base: type[Function] = _Binary
+) -> Callable[[Any, Any], Tensor]:
+    cls = _op_class(base, fn, rule)
 
     def f(a: Any, b: Any) -> Tensor:
         like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
@@ -205,6 +222,7 @@ ceil, floor, round, trunc = (_make_rounding(n, d) for n, d in _ROUNDING.items())
 atan2, hypot, copysign, remainder, nextafter = (
     _make_binary(name, rule, doc) for name, (rule, doc) in _BINARY.items()
 )
+fmod = _make_binary("fmod", _fmod_rule, "a - b trunc(a / b), with the sign of a", _FmodBase)
 (
     bitwise_and,
     bitwise_or,
