@@ -53,10 +53,19 @@ def test_every_collective_against_numpy_on_each_rank(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [1, 2, 3])
 def test_ddp_equals_one_process_with_the_global_batch(n):
-    # one bucket, several buckets, no_sync accumulation, unused parameters, shape mismatch
+    # one bucket, several buckets, no_sync accumulation, unused parameters, shape mismatch;
+    # on 1 rank: bitwise the unwrapped model's parameters and gradients, no bucket filled
     _ok(_mpiexec(n, "ddp.py"), f"ddp ok on {n} ranks")
+
+
+@pytest.mark.skipif(not dist.is_mpi_available(), reason="mpi4py missing")
+def test_ddp_in_a_world_of_one_without_mpiexec_is_the_unwrapped_model():
+    # MPI's singleton: init_process_group() with no launcher gives a world of one process
+    cmd = [sys.executable, str(SCRIPTS / "ddp.py")]
+    result = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    _ok(result, "ddp ok on 1 ranks")
 
 
 @needs_mpi

@@ -4,6 +4,9 @@ Rank r trains on its contiguous shard of each global batch; after N steps of SGD
 must equal those of one process (computed here on every rank, without communication) trained on
 the whole batch: float64, rtol 1e-12. Cases: several buckets (a cap smaller than the model),
 no_sync accumulation over two micro-batches, and a parameter unused on some ranks only.
+In a world of one process (``mpiexec -n 1``, or no launcher at all: MPI's singleton), where DDP
+copies and communicates nothing, the parameters and ``.grad`` arrays must be bitwise those of
+the unwrapped model and no bucket buffer may have been filled.
 """
 
 import sys
@@ -92,8 +95,15 @@ def check(case, **kw):
     for (name, p), (_, q) in zip(ddp.module.named_parameters(), ref.named_parameters()):
         if name.startswith("never"):
             assert p.grad is None and q.grad is None, f"{case}: {name} got a gradient"
+        if size == 1:  # a world of one runs the very same arithmetic: bitwise equal
+            assert np.array_equal(p.numpy(), q.numpy()), f"{case}: {name} differs"
+            if q.grad is not None:
+                assert np.array_equal(p.grad.numpy(), q.grad.numpy()), f"{case}: {name}.grad"
+            continue
         np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-12, atol=1e-14,
                                    err_msg=f"{case}: {name} on rank {rank}")
+    if size == 1:  # the average over one process is the gradient: no bucket copy was made
+        assert all(b.flat is None for b in ddp._reducer.buckets), f"{case}: a bucket was filled"
     # every rank holds the same parameters
     for name, p in ddp.module.named_parameters():
         lo, hi = p.clone(), p.clone()
@@ -120,6 +130,8 @@ for set_to_none in (True, False):
             ((model(pg.tensor(xs)) - pg.tensor(ys)) ** 2).mean().backward()
         got = [p.grad for p in ddp.module.parameters()]
         for g, q in zip(got, ref.parameters()):
+            if size == 1:
+                assert np.array_equal(g.numpy(), q.grad.numpy()), "a world of one's .grad"
             np.testing.assert_allclose(g.numpy(), q.grad.numpy(), rtol=1e-12, atol=1e-14)
         kept.append([(g, g.numpy().copy()) for g in got])
     for step in kept[:-1]:
@@ -127,13 +139,13 @@ for set_to_none in (True, False):
             if set_to_none:  # zero_grad(set_to_none=False) zeroes the old .grad, as torch
                 assert np.array_equal(g.numpy(), values), "a kept .grad was overwritten"
 
-# models that differ across ranks are refused at construction
+# models that differ across ranks are refused at construction (one rank has nothing to differ)
 try:
-    DDP(nn.Linear(3 + (rank == size - 1), 2))
+    DDP(nn.Linear(3 + (rank == size - 1 and size > 1), 2))
 except RuntimeError as e:
-    assert "differs across ranks" in str(e) and "weight" in str(e), e
+    assert size > 1 and "differs across ranks" in str(e) and "weight" in str(e), e
 else:
-    raise AssertionError("a shape mismatch across ranks was accepted")
+    assert size == 1, "a shape mismatch across ranks was accepted"
 
 dist.barrier()
 if rank == 0:
