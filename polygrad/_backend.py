@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from . import _devices, _dtypes, _erf
+from . import _blocked, _devices, _dtypes, _erf
 
 __all__ = ["BackendError", "set_backend", "get_backend", "use_backend", "manual_seed"]
 
@@ -60,7 +60,8 @@ class Backend:
         ns = {k: v for k, v in vars(compat).items() if not k.startswith("_")}
         # the standard's extensions: array-api-strict serves them through a module __getattr__
         ns.update({e: getattr(compat, e) for e in ("linalg", "fft") if hasattr(compat, e)})
-        ns.update(erf=self.erf, sigmoid=self.sigmoid, add_at=self.add_at, backend=self,
+        ns.update(erf=self.erf, gelu=self.gelu, gelu_grad=self.gelu_grad, sigmoid=self.sigmoid,
+                  add_at=self.add_at, backend=self,
                   **{f: getattr(self, f) for f in SPECIAL},
                   __name__=f"polygrad:{self.name}")  # fmt: skip
         for extension in ("linalg", "fft"):  # array-api-strict loads these on first access
@@ -136,6 +137,25 @@ class Backend:
     def erf(self, x: Any) -> Any:
         """The error function, elementwise, from standard operations only (within 1 ulp)."""
         return _erf.erf(self.compat, x)
+
+    def gelu(self, x: Any) -> tuple[Any, Any]:
+        """Exact GELU ``x Phi(x)`` and ``Phi(x)``, the normal CDF (which the backward needs)."""
+        cdf = self.erf(x / _blocked.SQRT_2)
+        cdf += 1.0  # in place on the fresh temporary
+        cdf *= 0.5
+        return x * cdf, cdf
+
+    def gelu_grad(self, g: Any, x: Any, cdf: Any) -> Any:
+        """GELU's vector-Jacobian product ``g (Phi(x) + x phi(x))``, ``phi`` the normal density,
+        in place on one fresh temporary."""
+        t = x * x
+        t *= -0.5
+        t = self.compat.exp(t)
+        t *= _blocked.INV_SQRT_2PI
+        t *= x
+        t += cdf
+        t *= g
+        return t
 
     def _no_portable(self, name: str) -> Any:
         raise NotImplementedError(
@@ -341,8 +361,12 @@ class NumpyBackend(Backend):
         return np.asarray(self._scipy_expit(x))  # a 0-d input gives a scalar: made an array
 
     def erf(self, x: Any) -> Any:
-        """SciPy's compiled ``erf`` when SciPy is installed (several times faster than the
-        portable rational approximation on NumPy), else the portable one."""
+        """float32: the blocked ``tanh(x P(x^2))`` of ``_blocked`` (within 3.7 ulp, 5x faster
+        than SciPy's, which computes float32 in double). float64: SciPy's compiled ``erf``
+        when SciPy is installed (several times faster than the portable rational
+        approximation on NumPy), else the portable one."""
+        if x.dtype == np.float32:
+            return _blocked.erf_float32(x)
         if self._scipy_erf is None:
             try:
                 from scipy.special import erf as scipy_erf
@@ -357,6 +381,23 @@ class NumpyBackend(Backend):
         # bits as the float64 loop plus a cast (checked over 4M normal samples, zeros, infs,
         # NaN and subnormals) without the two conversions: call it on x's own dtype
         return np.asarray(self._scipy_erf(x)).astype(x.dtype, copy=False)
+
+    def gelu(self, x: Any) -> tuple[Any, Any]:
+        """Exact GELU and ``Phi`` in one blocked sweep (``_blocked.gelu``): float32 with the
+        blocked erf, float64 with SciPy's (the portable composition without SciPy)."""
+        if x.dtype == np.float32:
+            return _blocked.gelu(x, _blocked.erf32_block)
+        if self._scipy_erf is None:
+            self.erf(np.zeros(1))  # looks SciPy up once
+        if x.dtype != np.float64 or self._scipy_erf is False:
+            return super().gelu(x)
+        erf = self._scipy_erf
+        return _blocked.gelu(x, lambda u, out, scratch: erf(u, out=out))
+
+    def gelu_grad(self, g: Any, x: Any, cdf: Any) -> Any:
+        if g.shape != x.shape or g.dtype != x.dtype or x.dtype.kind != "f":
+            return super().gelu_grad(g, x, cdf)
+        return _blocked.gelu_grad(g, x, cdf)
 
     def _scipy_special(self, name: str, x: Any, *args: Any) -> Any:
         try:

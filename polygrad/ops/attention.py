@@ -25,9 +25,16 @@ def _probs(xp: Any, q: Any, k: Any, bias: Any, allow: Any, scale: float) -> Any:
         s = xp.where(allow, s, -float("inf"))
     m = xp.max(s, axis=-1, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0.0)  # NOTE: fully masked rows: exp(-inf - 0) = 0
-    e = xp.exp(s - m)
+    if isinstance(s, Tensor):  # create_graph's recomputation, recorded
+        e = xp.exp(s - m)
+        d = xp.sum(e, axis=-1, keepdims=True)
+        return e / xp.where(d == 0.0, 1.0, d)
+    s -= m  # in place on this function's own (L, S) temporaries: the largest arrays here
+    e = xp.exp(s)
+    del s
     d = xp.sum(e, axis=-1, keepdims=True)
-    return e / xp.where(d == 0.0, 1.0, d)
+    e /= xp.where(d == 0.0, 1.0, d)
+    return e
 
 
 class ScaledDotProductAttention(Function):
@@ -51,9 +58,16 @@ class ScaledDotProductAttention(Function):
         if not (need[0] or need[1] or need[3]):
             return None, None, dv, None, None, None
         dp = xp.matmul(g, xp.matrix_transpose(v))
-        if keep is not None:
-            dp = dp * keep
-        ds = p * (dp - xp.sum(dp * p, axis=-1, keepdims=True))
+        if isinstance(g, Tensor):
+            if keep is not None:
+                dp = dp * keep
+            ds = p * (dp - xp.sum(dp * p, axis=-1, keepdims=True))
+        else:  # the same, in place on dp (this rule's own array)
+            if keep is not None:
+                dp *= keep
+            dp -= xp.sum(dp * p, axis=-1, keepdims=True)
+            dp *= p
+            ds = dp
         dq = xp.matmul(ds, k) * self.scale if need[0] else None
         dk = xp.matmul(xp.matrix_transpose(ds), q) * self.scale if need[1] else None
         return dq, dk, dv, (ds if need[3] else None), None, None

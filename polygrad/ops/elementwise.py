@@ -281,21 +281,20 @@ class Gelu(Function):
     def forward(self, xp, x):
         if self.approximate == "tanh":
             return 0.5 * x * (1.0 + xp.tanh(GELU_K * (x + GELU_C * x * x * x)))
-        # the normal CDF is kept for backward: erf is the costly part (SciPy's erf on NumPy
-        # takes ~30x a multiply), so the backward does not compute it a second time
-        self.cdf = cdf = 0.5 * (1.0 + xp.erf(x / SQRT_2))
-        return x * cdf
+        # the normal CDF is kept for backward: erf is the costly part, never computed twice
+        # (on NumPy forward and backward are cache-blocked sweeps, see polygrad/_blocked.py)
+        y, self.cdf = xp.gelu(x)
+        return y
 
     def backward(self, xp, g, x):
         if self.approximate == "tanh":
             t = xp.tanh(GELU_K * (x + GELU_C * x * x * x))
             du = GELU_K * (1.0 + 3.0 * GELU_C * x * x)
             return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
-        cdf = self.cdf
         if isinstance(g, Tensor):  # create_graph: recompute the CDF as recorded ops
             cdf = 0.5 * (1.0 + xp.erf(x / SQRT_2))
-        pdf = xp.exp(-0.5 * x * x) * INV_SQRT_2PI
-        return (g * (cdf + x * pdf),)
+            return (g * (cdf + x * (xp.exp(-0.5 * x * x) * INV_SQRT_2PI)),)
+        return (xp.gelu_grad(g, x, self.cdf),)
 
 
 class Softplus(Function):

@@ -63,10 +63,12 @@ class LayerNorm(Function):
         if need[0]:
             h = g2 * xp.reshape(w, (n,)) if w is not None else g2
             mh = xp.sum(h, axis=-1, keepdims=True) / n
-            mhx = xp.sum(h * xhat, axis=-1, keepdims=True) / n
             if isinstance(g, Tensor):
+                mhx = xp.sum(h * xhat, axis=-1, keepdims=True) / n
                 dx = (h - mh - xhat * mhx) * rstd
-            else:  # the same on this op's own temporaries, in place
+            else:  # the same on this op's own temporaries, in place; the row dot products
+                # as one vecdot, without the product's copy
+                mhx = xp.expand_dims(xp.vecdot(h, xhat), axis=-1) / n
                 dx = h - mh
                 dx -= xhat * mhx
                 dx *= rstd
