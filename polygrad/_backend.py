@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 import numpy as np
 
-from . import _blocked, _devices, _dtypes, _erf
+from . import _blocked, _devices, _dtypes, _erf, _gamma
 
 __all__ = ["BackendError", "set_backend", "get_backend", "use_backend", "manual_seed"]
 
@@ -157,31 +157,25 @@ class Backend:
         t *= g
         return t
 
-    def _no_portable(self, name: str) -> Any:
-        raise NotImplementedError(
-            f"{name} has no portable implementation yet: the {self.name} backend has no "
-            f"library {name}; use the numpy (with SciPy), torch or cupy backend"
-        )
-
     def erfc(self, x: Any) -> Any:
         """The complementary error function from standard operations only (fdlibm's ranges)."""
         return _erf.erfc(self.compat, x)
 
     def erfinv(self, x: Any) -> Any:
-        """The inverse error function."""
-        return self._no_portable("erfinv")
+        """The inverse error function from standard operations (Giles' guess, Halley steps)."""
+        return _gamma.erfinv(self.compat, x)
 
     def gammaln(self, x: Any) -> Any:
-        """``log|Gamma(x)|``."""
-        return self._no_portable("lgamma")
+        """``log|Gamma(x)|`` from standard operations (Stirling, recurrence, reflection)."""
+        return _gamma.lgamma(self.compat, x)
 
     def psi(self, x: Any) -> Any:
-        """The digamma function."""
-        return self._no_portable("digamma")
+        """The digamma function from standard operations."""
+        return _gamma.digamma(self.compat, x)
 
     def trigamma(self, x: Any) -> Any:
-        """The trigamma function (the digamma's derivative)."""
-        return self._no_portable("trigamma")
+        """The trigamma function (the digamma's derivative) from standard operations."""
+        return _gamma.trigamma(self.compat, x)
 
     def sigmoid(self, x: Any) -> Any:
         """The logistic function ``1 / (1 + exp(-x))``, elementwise, from standard operations.
