@@ -56,8 +56,9 @@ from ._dtypes import (
     uint64,
 )
 from ._dtypes import bool_ as bool  # noqa: A004  (torch's and the standard's name)
+from ._grad_mode import enable_grad, is_grad_enabled, no_grad
 from ._serialization import CheckpointError, load, save
-from ._tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad
+from ._tensor import Function, Tensor
 from ._torch import (
     linalg,  # torch.linalg (the standard's is polygrad.array_api.linalg)
     return_types,

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import _capture, _tensor
 from . import ops as _ops
+from ._grad_mode import no_grad
 from ._tensor import Function, Tensor, View, apply2, grad_mode, mark_modified
 from .ops._common import _lift
 from .ops.indexing import _key_to_backend
@@ -202,7 +203,7 @@ def inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], needs_old
         if graph or (recording and base.requires_grad):
             new_base = _write_through(view, r)
         else:
-            with _tensor.no_grad():
+            with no_grad():
                 new_base = _write_through(view, r)
         _store(base, new_base._data)
         if recording and new_base.requires_grad:
@@ -286,7 +287,7 @@ def _setitem_result(x: Tensor, key: Any, value: Any) -> Tensor:
         v = lifted if isinstance(lifted, Tensor) else tensor_like(lifted, x, dtype=x.dtype)
         if v.dtype is not x.dtype:
             v = _ops.astype(v, x.dtype)
-    with _tensor.no_grad():
+    with no_grad():
         target_shape = _ops.getitem(Tensor._wrap(x._data, x._xp), key).shape
     try:
         _broadcast_shape(tuple(v.shape), tuple(target_shape))

@@ -1,14 +1,14 @@
-"""The Tensor class, the Function base class every op derives from, and grad mode."""
+"""The Tensor class and the Function base class every op derives from (grad mode is in
+``_grad_mode``)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from . import _backend, _capture, _dtypes
 from ._checks import refuse_grad
 from ._dtypes import DType
+from ._grad_mode import grad_mode
 
 
 class _Engine:
@@ -28,67 +28,6 @@ _engine = _Engine()
 
 #: the versions of the array API standard that ``polygrad.array_api`` conforms to
 _API_VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
-
-
-# -- grad mode --------------------------------------------------------------------------------
-class _GradMode:
-    enabled = True
-
-
-grad_mode = _GradMode()
-
-
-class _SetGrad:
-    """Base of no_grad / enable_grad: a context manager that also works as a decorator."""
-
-    value = True
-
-    def __new__(cls, orig_func: Callable | None = None) -> Any:
-        if callable(orig_func):  # used bare as a decorator, ``@no_grad``, as torch allows
-            return cls()(orig_func)
-        return super().__new__(cls)
-
-    def __enter__(self) -> None:
-        self._prev = grad_mode.enabled
-        grad_mode.enabled = self.value
-
-    def __exit__(self, *exc: object) -> None:
-        grad_mode.enabled = self._prev
-
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-class no_grad(_SetGrad):
-    """Context manager and decorator in which no op is recorded for backward.
-
-    Examples
-    --------
-    >>> import polygrad
-    >>> x = polygrad.ones(2, requires_grad=True)
-    >>> with polygrad.no_grad():
-    ...     y = x * 2
-    >>> y.requires_grad
-    False
-    """
-
-    value = False
-
-
-class enable_grad(_SetGrad):
-    """Context manager and decorator that turns recording back on inside ``no_grad``."""
-
-    value = True
-
-
-def is_grad_enabled() -> bool:
-    """True when ops are being recorded for backward."""
-    return grad_mode.enabled
 
 
 # -- Function: one op, its forward and its vector-Jacobian rule ---------------------------------

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _dtypes, _unsupported, ops
-from ._tensor import Tensor, no_grad
+from ._grad_mode import no_grad
+from ._tensor import Tensor
 
 _LOW = ("float16", "bfloat16")
 

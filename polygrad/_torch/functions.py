@@ -560,7 +560,7 @@ def _lift_to(other: Any, like: Tensor) -> Tensor:
 
 
 def _no_grad() -> Any:
-    from .._tensor import no_grad
+    from .._grad_mode import no_grad
 
     return no_grad()
 

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _tensor
-from .._tensor import Tensor, grad_mode, no_grad
+from .._grad_mode import no_grad
+from .._tensor import Tensor, grad_mode
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 

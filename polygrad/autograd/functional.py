@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _autograd
-from .._tensor import Tensor, enable_grad
+from .._grad_mode import enable_grad
+from .._tensor import Tensor
 
 __all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
 

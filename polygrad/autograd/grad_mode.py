@@ -7,7 +7,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from .._tensor import _SetGrad, enable_grad, grad_mode, is_grad_enabled, no_grad
+from .._grad_mode import _SetGrad, enable_grad, is_grad_enabled, no_grad
+from .._tensor import grad_mode
 
 __all__ = [
     "no_grad",

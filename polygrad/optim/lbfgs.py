@@ -13,7 +13,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .._tensor import Tensor, enable_grad, mark_modified, no_grad
+from .._grad_mode import enable_grad, no_grad
+from .._tensor import Tensor, mark_modified
 from .optimizer import Optimizer, ParamsT, _check_nonnegative, _is_array, _to_param_array
 
 __all__ = ["LBFGS"]

@@ -28,7 +28,8 @@ from typing import Any
 import array_api_compat
 
 from .. import _capture
-from .._tensor import Tensor, enable_grad, mark_modified
+from .._grad_mode import enable_grad
+from .._tensor import Tensor, mark_modified
 
 __all__ = ["Optimizer", "ParamsT"]
 

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ... import distributed as dist
-from ..._tensor import Function, Tensor, no_grad
+from ..._grad_mode import no_grad
+from ..._tensor import Function, Tensor
 from ..modules.module import Module
 
 
@@ -290,7 +291,7 @@ def _device(a: Any) -> Any:
 
 
 def _grad_enabled() -> bool:
-    from ..._tensor import is_grad_enabled
+    from ..._grad_mode import is_grad_enabled
 
     return is_grad_enabled()
 

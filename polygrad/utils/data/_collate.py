@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..._creation import tensor
-from ..._tensor import Tensor, is_grad_enabled
+from ..._grad_mode import is_grad_enabled
+from ..._tensor import Tensor
 from ...ops import stack
 
 __all__ = ["default_collate", "default_convert", "collate", "default_collate_fn_map"]

@@ -8,7 +8,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-from ..._tensor import Tensor, is_grad_enabled
+from ..._grad_mode import is_grad_enabled
+from ..._tensor import Tensor
 from ._generator import Generator, randperm
 
 __all__ = [
