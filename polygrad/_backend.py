@@ -177,6 +177,13 @@ class Backend:
         """The trigamma function (the digamma's derivative) from standard operations."""
         return _gamma.trigamma(self.compat, x)
 
+    def into(self, out: Any, name: str, *args: Any) -> Any:
+        """The standard's elementwise function ``name`` on ``args``, written into ``out`` (an
+        array of the result's shape and dtype that nothing else reads) where the library
+        can write a result into an existing array, else into a new array. Returns the result.
+        For scratch buffers reused across steps: the values are the same either way."""
+        return getattr(self.xp, name)(*args)
+
     def sigmoid(self, x: Any) -> Any:
         """The logistic function ``1 / (1 + exp(-x))``, elementwise, from standard operations.
 
@@ -339,6 +346,11 @@ class NumpyBackend(Backend):
         self.xp.reshape, self.xp.expand_dims, self.xp.astype = reshape, expand_dims, astype
         self.xp.matrix_transpose = lambda x, /: x.mT
         self.xp.matmul = np.matmul
+
+    def into(self, out: Any, name: str, *args: Any) -> Any:
+        # NumPy's ufuncs write into ``out=`` (no allocation, and no page faults on a fresh
+        # buffer; bitwise the same values)
+        return getattr(np, name)(*args, out=out)
 
     def sigmoid(self, x: Any) -> Any:
         """SciPy's compiled ``expit`` when SciPy is installed (one ufunc call instead of five;

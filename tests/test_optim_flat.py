@@ -77,3 +77,54 @@ def test_flat_adam_resumes_from_a_state_dict_and_follows_a_dtype_move() -> None:
     _loss(ws).backward()
     resumed.step()
     assert all(resumed.state[w]["exp_avg"].dtype == w._data.dtype for w in ws)
+
+
+def test_flat_adam_rechecks_what_can_change_between_steps() -> None:
+    """The steady-state shortcut of ``_flat_state`` must not outlive a change of policy, of
+    a parameter's array or of a state entry; the reused scratch buffers must not touch the
+    gradients the user holds."""
+    ws, ref_ws = _params(2), _params(2)
+    opt, ref = optim.Adam(ws, lr=0.01), _per_param(optim.Adam(ref_ws, lr=0.01))
+
+    def step(change=None) -> list:
+        grads = []
+        for o, w in ((opt, ws), (ref, ref_ws)):
+            o.zero_grad()
+            _loss(w).backward()
+            grads.append([p.grad.numpy().copy() for p in w])
+        if change is not None:
+            change()
+        held = [p.grad for p in ws]
+        before = [p._data for p in ws]
+        opt.step()
+        ref.step()
+        for g, want in zip(held, grads[0]):  # the scratch did not write into a gradient
+            assert g.numpy().tobytes() == want.tobytes()
+        for a, b in zip(ws, ref_ws):
+            assert a.numpy().tobytes() == b.numpy().tobytes()
+        return [a is p._data for a, p in zip(before, ws)]
+
+    step()
+    assert all(step())  # updated in place
+
+    def out_of_place() -> None:
+        opt.in_place = ref.in_place = False
+
+    assert not any(step(out_of_place)), "the policy change was missed"
+    opt.in_place = ref.in_place = None
+
+    def replace_array() -> None:  # a new array of the same shape, outside the optimizer
+        for w in (ws[0], ref_ws[0]):
+            w.data = pg.tensor(w.numpy() * 0.5)
+
+    step(replace_array)
+    step()
+
+    def replace_state() -> None:
+        for o, w in ((opt, ws), (ref, ref_ws)):
+            o.state[w[1]]["exp_avg"] = o.state[w[1]]["exp_avg"] * 0 + 0.25
+
+    step(replace_state)
+    step()
+    if ws[0]._xp.backend.views_share_memory:
+        assert opt._flat, "the flat path did not run"

@@ -117,10 +117,11 @@ class Adam(Optimizer):
         t = xp.sqrt(v)
         t /= bias_correction2_sqrt
         t += eps  # torch's denom
-        t **= -1
-        t *= m
-        t *= step_size
-        w -= t  # torch's addcdiv_(m, denom, value=-step_size), as m * (1 / denom)
+        u = m * step_size
+        u /= t
+        # torch's addcdiv_(m, denom, value=-step_size), which computes w + (-step_size * m) /
+        # denom: negation is exact, so this is bitwise the same
+        w -= u
         return w
 
     def _step_group(self, group: dict[str, Any], params: list) -> None:
@@ -135,23 +136,24 @@ class Adam(Optimizer):
         xp = params[0]._xp
         lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        g = flat.flatten(xp, [p.grad._data for p in params])
+        # the flat gradient and the temporaries live in the flat state's reused buffers where
+        # the backend can write into them (Backend.into); the values are the same either way
+        g = flat.flatten(xp, [p.grad._data for p in params], into="grad")
         if group["maximize"]:
             g = -g
         for state in flat.states:
             state["step"] = step = state["step"] + 1
-        m, v = adam_moments(flat.flats, g, beta1, beta2)
+        m, v = adam_moments(flat.flats, g, beta1, beta2, scratch=flat)
         del g
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        t = xp.sqrt(v)  # the same sequence of in-place passes as _update's
+        t = flat.temp("sqrt", v)  # the same sequence of passes as _update's
         t /= bias_correction2_sqrt
         t += eps
-        t **= -1
-        t *= m
-        t *= step_size
-        for i, p in enumerate(params):
-            p._data -= flat.piece(xp, t, i)
+        u = flat.temp("multiply", m, step_size, buffer="grad")  # g's buffer: g is dead
+        u /= t
+        for p, piece in zip(params, flat.pieces(xp, u)):
+            p._data -= piece
             mark_modified(p)
 
 

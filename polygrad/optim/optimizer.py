@@ -106,20 +106,23 @@ def adam_prologue(
     return w, g, step
 
 
-def adam_moments(state: dict[str, Any], g: Any, beta1: float, beta2: float) -> tuple[Any, Any]:
+def adam_moments(
+    state: dict[str, Any], g: Any, beta1: float, beta2: float, scratch: FlatState | None = None
+) -> tuple[Any, Any]:
     """Update the first and second moments in ``state`` from gradient ``g``, as torch's
     ``exp_avg.lerp_(g, 1 - beta1)`` and ``exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)``,
     and return them.
 
     Each line is one pass over the parameter; the augmented operators work in one scratch
-    array at a time (``t``), so at most one parameter-sized temporary is alive.
+    array at a time (``t``), so at most one parameter-sized temporary is alive. With a
+    ``FlatState`` as ``scratch``, ``t`` is its reused buffer (see ``FlatState.temp``).
     """
     m, v = state["exp_avg"], state["exp_avg_sq"]
-    t = g - m
+    t = g - m if scratch is None else scratch.temp("subtract", g, m)
     t *= 1 - beta1
     m += t
     del t  # free the scratch before the next one is made
-    t = g * g
+    t = g * g if scratch is None else scratch.temp("multiply", g, g)
     t *= 1 - beta2
     v *= beta2
     v += t
@@ -454,7 +457,22 @@ class Optimizer:
         idea of torch's foreach optimizers). None when that does not apply: parameters of
         several dtypes, backends or devices, a backend without shared views, an out-of-place
         policy, more than ``limit`` elements in all (large arrays gain nothing from it and
-        the flat gradient would cost memory), or states at different steps."""
+        the flat gradient would cost memory), or states at different steps.
+
+        The checks run in full when the flat state is made; at later steps, while every
+        parameter still holds the very array it held then (so its library, dtype, device and
+        size are the same), only what can change without replacing it is checked again: the
+        in-place policy, the gradients' ``requires_grad`` and the state entries' identity."""
+        key = tuple(map(id, params))
+        flat = self._flat.get(key) if hasattr(self, "_flat") else None
+        if (
+            flat is not None
+            and flat.in_place == self.in_place
+            and all(p._data is w for p, w in zip(params, flat.arrays))
+            and not any(p.grad.requires_grad for p in params)
+            and flat.owns([self.state.get(p) for p in params], names, params[0]._data.dtype)
+        ):
+            return flat
         w0 = params[0]._data
         backend = params[0]._xp.backend
         if not backend.views_share_memory or not self._updates_in_place(w0):
@@ -469,10 +487,9 @@ class Optimizer:
             numel += p.numel()
         if numel > limit:
             return None
-        key = tuple(id(p) for p in params)
-        flat = self._flat.get(key) if hasattr(self, "_flat") else None
         states = [self.state.get(p) for p in params]
         if flat is not None and flat.owns(states, names, w0.dtype):
+            flat.remember(params, self.in_place)
             return flat
         steps = {s.get("step") if s else 0 for s in states}
         if len(steps) != 1 or any(s and not all(n in s for n in names) for s in states):
@@ -480,6 +497,7 @@ class Optimizer:
         if any(s and _stale(s[n], p._data, p) for s, p in zip(states, params) for n in names):
             return None  # the parameters moved: that path moves their state first
         flat = FlatState(params, states, names, steps.pop())
+        flat.remember(params, self.in_place)
         if not hasattr(self, "_flat"):
             self._flat: dict[tuple, FlatState] = {}
         self._flat[key] = flat
@@ -664,10 +682,13 @@ class FlatState:
     the per-parameter state dicts whose entries are its views; ``offsets`` cut a flat array
     back into the parameters."""
 
-    __slots__ = ("flats", "states", "offsets", "shapes")
+    __slots__ = (
+        "flats", "states", "offsets", "shapes", "arrays", "in_place", "xp", "_buffers", "_cuts",
+        "views",
+    )  # fmt: skip
 
     def __init__(self, params: list[Tensor], states: list, names: tuple, step: int) -> None:
-        xp = params[0]._xp
+        self.xp = xp = params[0]._xp
         self.shapes = [tuple(p._data.shape) for p in params]
         self.offsets = [0]
         for p in params:
@@ -678,28 +699,71 @@ class FlatState:
                 self.flats[name] = self.flatten(xp, [s[name] for s in states])
             else:
                 self.flats[name] = xp.zeros_like(self.flatten(xp, [p._data for p in params]))
+        self._buffers: dict[str, Any] = {}  # scratch buffers by name (see ``_scratch``)
+        self._cuts: dict[str, list] = {}  # their per-parameter views (see ``pieces``)
         self.states = []  # the state dicts handed out; their buffer entries are the views
+        self.views = []  # those views, per parameter, in the order of ``names``
         for i in range(len(params)):
             state = dict(states[i]) if states[i] else {"step": step}
-            for name in names:
-                state[name] = self.piece(xp, self.flats[name], i)
-            self.states.append(dict(state))
+            views = tuple(self.piece(xp, self.flats[name], i) for name in names)
+            state.update(zip(names, views))
+            self.states.append(state)
+            self.views.append(views)
 
-    def flatten(self, xp: Any, arrays: list) -> Any:
-        return xp.concat([xp.reshape(a, (-1,)) for a in arrays])
+    def remember(self, params: list[Tensor], in_place: bool | None) -> None:
+        """Note the arrays the parameters hold and the in-place policy, as the full checks of
+        ``Optimizer._flat_state`` just found them (see there)."""
+        self.arrays = [p._data for p in params]
+        self.in_place = in_place
+
+    def flatten(self, xp: Any, arrays: list, into: str | None = None) -> Any:
+        """``arrays`` concatenated flat; written into the scratch buffer ``into`` where the
+        backend writes results into existing arrays (``Backend.into``)."""
+        parts = [xp.reshape(a, (-1,)) for a in arrays]
+        if into is None:
+            return xp.concat(parts)
+        return xp.backend.into(self._scratch(into), "concat", parts)
+
+    def temp(self, name: str, *args: Any, buffer: str = "temp") -> Any:
+        """The standard's elementwise function ``name`` on ``args`` (flat arrays), written into
+        this state's reused scratch buffer ``buffer`` where the backend allows
+        (``Backend.into``); the caller holds at most one temporary per buffer at a time."""
+        return self.xp.backend.into(self._scratch(buffer), name, *args)
+
+    def _scratch(self, name: str) -> Any:
+        """Scratch buffer ``name``, made once: flat, of the state buffers' dtype and device."""
+        buf = self._buffers.get(name)
+        if buf is None:
+            buf = self._buffers[name] = self.xp.empty_like(next(iter(self.flats.values())))
+        return buf
+
+    def pieces(self, xp: Any, flat: Any) -> list:
+        """Every parameter's part of ``flat`` (views); made once for a scratch buffer."""
+        for name, buf in self._buffers.items():
+            if flat is buf:
+                cut = self._cuts.get(name)
+                if cut is None:
+                    cut = self._cuts[name] = self._cut(xp, flat)
+                return cut
+        return self._cut(xp, flat)
+
+    def _cut(self, xp: Any, flat: Any) -> list:
+        return [self.piece(xp, flat, i) for i in range(len(self.shapes))]
 
     def piece(self, xp: Any, flat: Any, i: int) -> Any:
         """Parameter ``i``'s part of ``flat``, in its shape (a view)."""
         return xp.reshape(flat[self.offsets[i] : self.offsets[i + 1]], self.shapes[i])
 
     def owns(self, states: list, names: tuple, dtype: Any) -> bool:
-        """True while every state entry still is this object's view (nothing replaced them:
-        load_state_dict, a dtype move) and the flat arrays have the parameters' dtype."""
+        """True while every parameter's state is the dict this object handed out and its
+        entries still are this object's views (nothing replaced a dict or an entry:
+        load_state_dict, a dtype move, ``state[p]["exp_avg"] = ...``), and the flat arrays
+        have the parameters' dtype."""
         if any(f.dtype != dtype for f in self.flats.values()):
             return False
         return all(
-            s is not None and all(s.get(n) is own[n] for n in names)
-            for s, own in zip(states, self.states)
+            s is own and all(s.get(n) is v for n, v in zip(names, views))
+            for s, own, views in zip(states, self.states, self.views)
         )
 
 
