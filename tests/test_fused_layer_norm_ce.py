@@ -59,3 +59,26 @@ def test_cross_entropy_ignored_row_with_masked_class_zero_is_finite():
         (gt,) = torch.autograd.grad(tl, tx)
         (gp,) = pg.autograd.grad(pl, px)
         assert_close(gp, gt)
+
+
+def test_cross_entropy_shared_class_constants_follow_device_and_dtype() -> None:
+    """The index cross-entropy shares its ``arange``/``ones`` per backend, device, class count
+    and dtype: calls that alternate devices (strict's two) and dtypes each get their own,
+    with torch's values and gradients."""
+    pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((5, 4))
+    target = rng.integers(0, 4, size=5)
+    tx = torch.tensor(logits, requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(target)).backward()
+    for _ in range(2):
+        for device in ("CPU_DEVICE", "device1"):
+            for dtype in (pg.float64, pg.float32):
+                with pg.use_backend("strict", device):
+                    x = pg.tensor(logits, dtype=dtype, requires_grad=True)
+                    loss = F.cross_entropy(x, pg.tensor(target))
+                    loss.backward()
+                assert x.grad.device == x.device and device in str(x.device)
+                assert x.grad.dtype == dtype
+                tol = 1e-12 if dtype == pg.float64 else 1e-5
+                np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=tol, atol=tol)

@@ -245,6 +245,32 @@ class _SoftmaxCrossEntropy(Function):
         return xp.where(total == 0, xp.zeros_like(gx), gx), None
 
 
+_CONSTANTS: dict[tuple, tuple] = {}
+
+
+def _class_constants(xp: Any, device: Any, c: int, index_dtype: Any, dtype: Any) -> tuple:
+    """``arange(c)`` of the targets' dtype and ``ones(c)`` of the logits' dtype on ``device``,
+    made once per (backend, device, c, dtypes) and then shared: every user only reads them
+    (comparisons, a matmul), so sharing them is safe, and it saves two allocations and two
+    device contexts on every call of the index cross-entropy."""
+    try:
+        key = (xp.backend.name, device, c, index_dtype, dtype)
+        hit = _CONSTANTS.get(key)
+    except TypeError:  # an unhashable device or dtype: make them each time
+        key = hit = None
+    if hit is None:
+        with xp.backend.on(device):
+            hit = (
+                xp.arange(c, dtype=index_dtype, device=device),
+                xp.ones((c,), dtype=dtype, device=device),
+            )
+        if key is not None:
+            if len(_CONSTANTS) >= 64:
+                _CONSTANTS.clear()
+            _CONSTANTS[key] = hit
+    return hit
+
+
 class _IndexCrossEntropy(Function):
     """Cross-entropy of logits (N, C) against class indices (N,), reduced by mean or sum, in
     one op: the common case, kept free of per-call bookkeeping. ``ignore_index`` rows count
@@ -260,8 +286,7 @@ class _IndexCrossEntropy(Function):
         n, c = x.shape
         backend = xp.backend
         device = backend.device_of(x)
-        with backend.on(device):
-            self.classes = xp.arange(c, dtype=target.dtype, device=device)
+        self.classes, ones = _class_constants(xp, device, c, target.dtype, x.dtype)
         # one host sync for the range check: the smallest and largest target together
         lo, hi = backend.to_numpy(xp.stack([xp.min(target), xp.max(target)])).tolist()
         ignored = lo <= self.ignore_index <= hi
@@ -288,8 +313,6 @@ class _IndexCrossEntropy(Function):
         # exp(z) and its row sums are kept for a first-order backward; the row sums as a
         # product with ones, which NumPy's short-row reduction is several times slower than
         self.e = e = xp.exp(z)
-        with backend.on(device):
-            ones = xp.ones((c,), dtype=e.dtype, device=device)
         self.sum_e = xp.expand_dims(xp.matmul(e, ones), axis=1)
         rows = xp.log(xp.reshape(self.sum_e, (n,))) - picked
         total = xp.sum(rows if keep is None else xp.where(keep, rows, 0.0))
