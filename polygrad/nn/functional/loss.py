@@ -288,7 +288,7 @@ class _IndexCrossEntropy(Function):
         device = backend.device_of(x)
         self.classes, ones = _class_constants(xp, device, c, target.dtype, x.dtype)
         # one host sync for the range check: the smallest and largest target together
-        lo, hi = backend.to_numpy(xp.stack([xp.min(target), xp.max(target)])).tolist()
+        lo, hi = backend.extrema(target)
         ignored = lo <= self.ignore_index <= hi
         if not ignored and (lo < 0 or hi >= c) or ignored and self._bad(xp, backend, target, c):
             bad = backend.to_numpy(target)
@@ -309,7 +309,7 @@ class _IndexCrossEntropy(Function):
         # (an ignored row gathers class 0 instead, and its loss is replaced by 0 below)
         keep = target != self.ignore_index if ignored else None
         index = xp.where(keep, target, 0) if ignored else target
-        picked = xp.reshape(xp.take_along_axis(z, xp.expand_dims(index, axis=1), axis=1), (n,))
+        picked = backend.pick_rows(z, index)
         # exp(z) and its row sums are kept for a first-order backward; the row sums as a
         # product with ones, which NumPy's short-row reduction is several times slower than
         self.e = e = xp.exp(z)
