@@ -54,6 +54,7 @@ class Backend:
     #: True where basic slicing and reshaping a contiguous array give views that share its
     #: memory, so in-place writes through them reach it (the standard leaves this open)
     views_share_memory = False
+    writes_into = False  # True where ``into`` writes into its ``out`` (so scratch buffers pay)
 
     def __init__(self, compat: Any) -> None:
         self.compat = compat
@@ -190,10 +191,11 @@ class Backend:
         return xp.reshape(picked, (x.shape[0],))
 
     def into(self, out: Any, name: str, *args: Any) -> Any:
-        """The standard's elementwise function ``name`` on ``args``, written into ``out`` (an
-        array of the result's shape and dtype that nothing else reads) where the library
-        can write a result into an existing array, else into a new array. Returns the result.
-        For scratch buffers reused across steps: the values are the same either way."""
+        """The standard's function ``name`` (elementwise, or ``concat``) on ``args``, written
+        into ``out`` (an array of the result's shape and dtype that nothing else reads) on
+        backends whose ``writes_into`` is true, else into a new array (``out`` may then be
+        None). Returns the result. For scratch buffers reused across steps: the values are
+        the same either way."""
         return getattr(self.xp, name)(*args)
 
     def sigmoid(self, x: Any) -> Any:
@@ -316,6 +318,7 @@ def _refuse_half(dtype: Any) -> _dtypes.DType:
 class NumpyBackend(Backend):
     name = "numpy"
     views_share_memory = True
+    writes_into = True
     _scipy_erf: Any = None  # scipy.special.erf once looked up; False when SciPy is missing
     _scipy_expit: Any = None  # scipy.special.expit, the same way
 

@@ -731,7 +731,10 @@ class FlatState:
         return self.xp.backend.into(self._scratch(buffer), name, *args)
 
     def _scratch(self, name: str) -> Any:
-        """Scratch buffer ``name``, made once: flat, of the state buffers' dtype and device."""
+        """Scratch buffer ``name``, made once: flat, of the state buffers' dtype and device.
+        None on backends that do not write into existing arrays (``Backend.writes_into``)."""
+        if not self.xp.backend.writes_into:
+            return None
         buf = self._buffers.get(name)
         if buf is None:
             buf = self._buffers[name] = self.xp.empty_like(next(iter(self.flats.values())))
