@@ -247,14 +247,21 @@ def test_module_compile_eval_and_attributes():
     assert model[0].weight.grad is not None
 
 
-def test_replayed_outputs_are_detached():
+def test_replayed_outputs_require_grad_and_refuse_backward():
+    # eager: out requires grad and out.backward() (or a backward through a sum with it)
+    # would reach w; the replay keeps no graph, so that must be an error, never a gradient
+    # silently missing
     w = pg.ones(2, requires_grad=True)
     f = pg.compile(lambda x: (w * x).sum())
     f(pg.ones(2))
     out = f(pg.ones(2))
-    assert not out.requires_grad
-    with pytest.raises(RuntimeError, match="does not require grad"):
+    assert f.stats["replays"] == 1
+    assert out.requires_grad
+    with pytest.raises(RuntimeError, match="compiled replay"):
         out.backward()
+    total = f(pg.ones(2)) + (w * w).sum()
+    with pytest.raises(RuntimeError, match="compiled replay"):
+        total.backward()
 
 
 def test_options():
@@ -543,3 +550,134 @@ def test_boolean_mask_index_runs_eagerly():
         got = [f(x, pg.tensor(m)).item() for m in ([True] * 3 + [False] * 3, [True] * 6)]
     assert got == [3.0, 15.0]
     assert f.stats == {"captures": 1, "replays": 0, "eager": 1}
+
+
+# -- guards that keep a replay from silently using what the capture saw ------------------
+_G_SCALE = 1.0
+_G_W = pg.tensor([1.0, 2.0, 3.0])
+
+
+def _g_step(x):
+    return (_G_W * x).sum() * _G_SCALE
+
+
+def test_rebound_globals_and_closure_names_capture_again():
+    global _G_SCALE, _G_W
+    f = pg.compile(_g_step)
+    x = pg.ones(3)
+    assert f(x).item() == 6.0 and f(x).item() == 6.0
+    _G_SCALE = 5.0  # a number read by name: by value
+    try:
+        assert f(x).item() == 30.0
+        _G_W = pg.tensor([10.0, 20.0, 30.0])  # a tensor rebound: by identity
+        assert f(x).item() == 300.0
+    finally:
+        _G_SCALE, _G_W = 1.0, pg.tensor([1.0, 2.0, 3.0])
+    w = pg.ones(2)
+
+    def g(x):
+        return (w * x).sum()
+
+    cg = pg.compile(g)
+    assert cg(pg.ones(2)).item() == 2.0 and cg(pg.ones(2)).item() == 2.0
+    w = pg.full((2,), 4.0)  # noqa: F841  (the closure cell now holds another tensor)
+    assert cg(pg.ones(2)).item() == 8.0
+
+
+def test_aliased_arguments_are_part_of_the_signature():
+    f = pg.compile(lambda a, b: a * 10 + b)
+    x = pg.ones(3)
+    f(x, x)
+    f(x, x)
+    got = f(pg.ones(3), pg.full((3,), 5.0))
+    np.testing.assert_array_equal(got.numpy(), np.full(3, 15.0, np.float32))
+
+
+def test_replaced_submodule_and_changed_module_number_capture_again():
+    pg.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Dropout(1.0))  # p=1: all zeros
+    f = pg.compile(lambda x: net(x))
+    x = pg.randn(4, 3)
+    with pg.no_grad():
+        for _ in range(2):
+            np.testing.assert_array_equal(f(x).numpy(), np.zeros((4, 2), np.float32))
+        net[2].p = 0.0  # baked into the captured dropout: must capture again
+        np.testing.assert_array_equal(f(x).numpy(), net(x).numpy())
+        f(x)
+        net[0] = nn.Linear(3, 2)  # a replaced submodule
+        np.testing.assert_array_equal(f(x).numpy(), net(x).numpy())
+        f(x)
+        net[1] = nn.ReLU()
+        np.testing.assert_array_equal(f(x).numpy(), net(x).numpy())
+    assert f.stats["replays"] >= 3
+
+
+def test_default_dtype_is_part_of_the_signature():
+    f = pg.compile(lambda x: x * 1.2)
+    x = pg.ones(2, dtype=pg.float64)
+    f(x)
+    f(x)
+    old = pg.get_default_dtype()
+    pg.set_default_dtype(pg.float64)
+    try:
+        assert f(x).dtype == (x * 1.2).dtype
+        np.testing.assert_array_equal(f(x).numpy(), (x * 1.2).numpy())
+    finally:
+        pg.set_default_dtype(old)
+
+
+def test_argument_that_requires_grad_gets_its_own_gradient():
+    w = pg.tensor([1.0, 2.0, 3.0])
+
+    def step(x):
+        loss = (w * x * x).sum()
+        loss.backward()
+        return loss
+
+    f = pg.compile(step)
+    xs = [pg.full((3,), float(i + 1), requires_grad=True) for i in range(3)]
+    with pytest.warns(UserWarning, match="gradient into an argument"):
+        f(xs[0])
+    for x in xs[1:]:
+        f(x)
+    for i, x in enumerate(xs):  # d/dx sum(w x^2) = 2 w x
+        np.testing.assert_array_equal(x.grad.numpy(), 2 * np.array([1, 2, 3.0]) * (i + 1))
+
+
+def test_inplace_write_bumps_the_version_of_each_calls_argument():
+    w = pg.ones(3, requires_grad=True)
+
+    def g(x):
+        x.mul_(2.0)
+        return x.sum()
+
+    f = pg.compile(g)
+    for _ in range(3):
+        x = pg.ones(3)
+        y = (w * x).sum()  # saves x for w's gradient
+        f(x)
+        assert x._version == 1
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            y.backward()
+    assert f.stats["replays"] == 2
+
+
+def test_argument_that_is_a_stale_view_reads_its_base():
+    base = pg.zeros(2, 3)
+    v = base.t().reshape(6)
+    f = pg.compile(lambda a: a * 1.0)
+    got = []
+    for _ in range(3):
+        got.append(f(v).numpy().tolist())
+        with pg.no_grad():
+            base.add_(1.0)
+    assert got == [[0.0] * 6, [1.0] * 6, [2.0] * 6]
+
+
+def test_unrepeatable_random_draw_falls_back_to_eager():
+    f = pg.compile(lambda x: x + pg.randint(0, 10, (6,)))
+    x = pg.zeros(6)
+    with pytest.warns(UserWarning, match="random draw"):
+        first = f(x)
+    assert first.shape == (6,)
+    assert f(x).shape == (6,) and f.stats["eager"] == 1

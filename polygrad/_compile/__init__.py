@@ -33,15 +33,30 @@ again.
 Graph breaks: whatever the recorder cannot prove it recorded — reading a value (``.item()``,
 ``bool()``, ``.numpy()``, printing), a tensor made by an unrecorded path, a user-defined
 Function, hooks, ``retain_grad()``, ``autograd.grad``, ``create_graph=True``, assigning
-``.data``, a value-dependent check outside a recorded step, a bool-mask index, a closure
+``.data``, a value-dependent check outside a recorded step, an argument that receives a
+gradient, is written in place or is passed to a host step, a bool-mask index, a closure
 passed to ``step`` — makes that signature eager-only: the call still returns the eager result
 and a one-time ``UserWarning`` names the construct and the source line; ``fullgraph=True`` raises
 :class:`Unsupported` naming them instead.
 
-Limits (documented, not detected): Python state the function reads other than tensors and
-module ``training`` flags (a module's ``p`` changed between calls, a global number) is what it
-was at the capture; assigning ``p.grad`` directly inside the function is not recorded (use
-``zero_grad``). Tensors a replay returns hold the replayed values and are detached.
+More guards: arguments that share an array (``f(x, x)``), the default dtype, and the names
+the function's own code reads (closure cells and globals: objects by identity, numbers and
+strings by value); the modules called keep their submodules and tensor attributes (identity)
+and their number and string attributes (``dropout.p``, by value). An argument that is a view
+is brought up to date with its base before each call, as eager reads it.
+
+Tensors a replay returns hold the replayed values; one that required grad at the capture
+requires grad again, but its graph is not kept: a ``backward()`` through it outside the
+function raises a RuntimeError (eager would differentiate it; call backward inside the
+compiled function, or run that part eagerly). Never a silent gradient of zero.
+
+Limits (documented, not detected): Python side effects of the function (appending to a list,
+counters, printing of non-tensors) happen at the capture only, as in JAX's ``jit``; Python
+values that functions *called by* the compiled one read from their own globals, and Python
+arguments passed to host steps (``clip_grad_norm_(params, max_norm)``), are those of the
+capture; assigning ``p.grad`` directly inside the function is not recorded (use
+``zero_grad``); a parameter passed as an argument while the function also reads it by name
+is not detected.
 """
 
 from __future__ import annotations
@@ -51,8 +66,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from .. import _capture
-from .._tensor import Tensor, grad_mode
+from .. import _capture, _dtypes
+from .._tensor import Tensor, _refresh_view, grad_mode
 from ._program import Program, make_template
 from ._record import Recorder, Unsupported, flatten
 
@@ -93,6 +108,10 @@ def _key(obj: Any) -> Any:
     return ("id", id(obj))
 
 
+_SCALARS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+_UNSET = object()
+
+
 class CompiledFunction:
     """What ``polygrad.compile(fn)`` returns: call it as ``fn``; see :func:`compile`."""
 
@@ -103,6 +122,11 @@ class CompiledFunction:
         self.warned: set = set()
         #: counters for tests and benchmarks: captures, replays, eager calls
         self.stats = {"captures": 0, "replays": 0, "eager": 0}
+        # the closure cells and global names guarded by _free_names
+        code = getattr(fn, "__code__", None)
+        self._cells = tuple(getattr(fn, "__closure__", None) or ())
+        self._globals = getattr(fn, "__globals__", None) or {}
+        self._names = tuple(code.co_names) if code is not None else ()
         self.__wrapped__ = fn
         self.__name__ = getattr(fn, "__name__", "compiled")
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -115,23 +139,53 @@ class CompiledFunction:
             flat = list(args)
             key = (grad_mode.enabled, ("tuple", (("tuple", tuple(map(_tensor_key, args))), _NO_KW)))
         else:
-            inputs = (args, kwargs)
-            key = (grad_mode.enabled, _key(inputs))
-            flat = None
+            flat = list(flatten((args, kwargs)))
+            key = (grad_mode.enabled, _key((args, kwargs)))
+        tensors = [t for t in flat if isinstance(t, Tensor)]
+        for t in tensors:  # an argument that is a view reads its base's current values
+            if t._view is not None and t._view.synced != t._vc[0]:
+                _refresh_view(t)
+        ids = [id(t._data) for t in tensors]
+        if len(set(ids)) != len(ids):  # arguments sharing an array: part of the signature
+            key = (key, "aliased", tuple(ids.index(i) for i in ids))
+        key = (key, _dtypes.default_float.name, self._free_names())
         prog = self.programs.get(key)
         if prog is _EAGER:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
-        if flat is None:
-            flat = list(flatten((args, kwargs)))
         if prog is not None and prog.guards_hold():
             self.programs.move_to_end(key)
             self.stats["replays"] += 1
             return prog.run(flat)
         return self._capture(key, flat, args, kwargs)
 
+    def _free_names(self) -> tuple:
+        """What the function's code reads by name besides its arguments: its closure cells
+        and the globals its code names, tensors, optimizers and other objects by identity,
+        numbers and strings by value (``w = polygrad.tensor(...)`` or ``lr = 0.1`` rebound
+        between calls captures again, as torch.compile's guards on globals do). Only the
+        compiled function's own code is looked at, not the functions it calls."""
+        values = []
+        for c in self._cells:
+            try:
+                values.append(c.cell_contents)
+            except ValueError:  # a cell not yet assigned
+                values.append(_UNSET)
+        g = self._globals
+        values += [g.get(n, _UNSET) for n in self._names]
+        return tuple((v.__class__, v) if v.__class__ in _SCALARS else id(v) for v in values)
+
     def _capture(self, key: Any, flat: list, args: tuple, kwargs: dict) -> Any:
         self.stats["captures"] += 1
+        if self.stats["captures"] == 2 * CACHE_SIZE + 1:
+            warnings.warn(
+                f"polygrad.compile: {self.__name__} has captured {2 * CACHE_SIZE + 1} times: "
+                "its signature keeps changing (argument shapes or values, or a number or "
+                "object its code reads by name, such as a global step counter); each capture "
+                "costs about 2-3 eager calls",
+                UserWarning,
+                stacklevel=3,
+            )
         rec = Recorder(flat, self.fullgraph)
         for t in flat:
             if isinstance(t, Tensor) and t._node is not None:

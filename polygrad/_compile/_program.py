@@ -6,10 +6,28 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .._tensor import Tensor
+from .._tensor import Function, Tensor, apply1
 from ._record import Recorder
 
 _MISSING = object()
+
+
+class ReplayedOutput(Function):
+    """The grad_fn of a tensor a replay returns that required grad at the capture: the
+    replay keeps no graph behind it, so a backward through it is an error, not a gradient
+    silently missing."""
+
+    saves = ""
+
+    def forward(self, xp, x):
+        return x
+
+    def backward(self, xp, g):
+        raise RuntimeError(
+            "polygrad.compile: backward() through a tensor that a compiled replay returned: "
+            "the replay keeps no graph behind its outputs. Call backward() inside the compiled "
+            "function, or compute this part outside it."
+        )
 
 
 class Program:
@@ -19,6 +37,7 @@ class Program:
     def __init__(self, rec: Recorder, template: Any) -> None:
         self.n_slots = rec.n_slots
         self.arg_slots = tuple(rec.arg_slots)
+        self.arg_tensor_slots = tuple(rec.arg_tensor_slots)
         self.template = template
         self.modules = tuple(rec.modules.values())
         # guards on the tensors read by reference: what the capture assumed of them
@@ -59,8 +78,9 @@ class Program:
             d = vars(m)
             if m.training != training or len(d) != n_attrs:
                 return False
-            for k, v in tensors:
-                if d.get(k, _MISSING) is not v:
+            for k, v, by_identity in tensors:
+                now = d.get(k, _MISSING)
+                if now is not v if by_identity else (now.__class__ is not v.__class__ or now != v):
                     return False
         for t, shape, dtype, requires_grad in self.ref_guards:
             a = t._data
@@ -74,6 +94,8 @@ class Program:
         slots: list[Any] = [None] * self.n_slots
         for i, k in self.arg_slots:
             slots[k] = args_flat[i]._data
+        for i, k in self.arg_tensor_slots:
+            slots[k] = args_flat[i]
         get = slots.__getitem__
         for call, ins, mixed, outs, free in self.steps:
             if mixed is None:
@@ -107,7 +129,11 @@ def _template_slots(template: Any) -> list[int]:
 def _rebuild(template: Any, slots: list, args_flat: list) -> Any:
     kind = template[0]
     if kind == "slot":
-        return Tensor._wrap(slots[template[1]], template[2])
+        t = Tensor._wrap(slots[template[1]], template[2])
+        if template[3]:  # it required grad at the capture: so it does, but raises on backward
+            t.requires_grad_()
+            t = apply1(ReplayedOutput(), t)
+        return t
     if kind == "arg":
         return args_flat[template[1]]
     if kind in ("ref", "const"):
@@ -128,7 +154,7 @@ def make_template(rec: Recorder, out: Any, arg_pos: dict[int, int]) -> Any:
             return ("ref", out)
         k = rec.slot_of.get(id(out._data))
         if k is not None:
-            return ("slot", k, out._xp)
+            return ("slot", k, out._xp, out.requires_grad)
         if id(out) in rec.born_ids:
             rec.graph_break("returning a tensor made by an unrecorded path")
             return None

@@ -79,10 +79,23 @@ def _redraw(backend: Any, how: tuple, dtype: Any, dev: Any) -> Any:
     return backend.from_host(draw, dtype, dev)
 
 
+_VALUES = (bool, int, float, complex, str)
+
+
 def module_tensors(m: Any) -> tuple:
-    """The tensor (or None) attributes of module ``m`` itself: a replay reads these tensors, so
-    assigning another Parameter (or None) to one of them must capture again."""
-    return tuple((k, v) for k, v in vars(m).items() if v is None or isinstance(v, Tensor))
+    """What a replay assumes of module ``m``'s own attributes: its tensors (or None) and
+    submodules by identity (assigning another Parameter, ``seq[0] = nn.Linear(...)`` or
+    ``net.act = nn.ReLU()`` must capture again), and its Python numbers and strings by value
+    (``dropout.p = 0.0``, ``layer.eps = ...``: the captured kernels baked them in)."""
+    from ..nn.modules.module import Module
+
+    out = []
+    for k, v in vars(m).items():
+        if v is None or isinstance(v, (Tensor, Module)):
+            out.append((k, v, True))
+        elif isinstance(v, _VALUES) and k != "training":
+            out.append((k, v, False))
+    return tuple(out)
 
 
 def flatten(obj: Any) -> Iterator[Any]:
@@ -117,9 +130,14 @@ class Recorder:
         self.paused = 0  # > 0 inside a host step
         self.broken: tuple[str, str] | None = None
         self.arg_tensors: set[int] = set()
+        self.arg_index: dict[int, int] = {}  # id(argument tensor) -> position in args_flat
+        # slots that hold an argument Tensor itself (for mark_modified): (position, slot)
+        self.arg_tensor_slots: list[tuple[int, int]] = []
+        self.arg_tensor_slot: dict[int, int] = {}
         for i, a in enumerate(args_flat):
             if isinstance(a, Tensor):
                 self.arg_tensors.add(id(a))
+                self.arg_index.setdefault(id(a), i)
                 if id(a._data) not in self.slot_of:
                     self.arg_slots.append((i, self._new_slot(a._data)))
 
@@ -294,6 +312,7 @@ class Recorder:
             return
         if isinstance(redraw, str):
             self.graph_break(redraw)
+            return
         if redraw is None:
             const = backend.xp.asarray(data, copy=True)
             self.steps.append((_copy_of, ((False, backend.xp), (False, const)), self._out(data)))
@@ -312,7 +331,14 @@ class Recorder:
     def modified(self, t: Tensor) -> None:
         if self.paused:
             return
-        if t in self.refs or id(t) in self.arg_tensors:
+        if id(t) in self.arg_tensors:  # the replay's argument, by position, not this one
+            k = self.arg_tensor_slot.get(id(t))
+            if k is None:
+                k = self.arg_tensor_slot[id(t)] = self.n_slots
+                self.n_slots += 1
+                self.arg_tensor_slots.append((self.arg_index[id(t)], k))
+            self.steps.append((mark_modified, ((True, k),), None))
+        elif t in self.refs:
             self.steps.append((mark_modified, ((False, t),), None))
 
     def host(self, fn: Any, args: tuple, kwargs: dict) -> Any:
@@ -326,7 +352,10 @@ class Recorder:
                 a = tuple(a)
             if callable(a) and not isinstance(a, Tensor) and not hasattr(a, "param_groups"):
                 self.graph_break(f"{fn.__qualname__} with a callable argument (a closure)")
-            if isinstance(a, Tensor) and a not in self.refs and id(a) not in self.arg_tensors:
+            if isinstance(a, Tensor) and id(a) in self.arg_tensors:
+                self.graph_break(f"{fn.__qualname__} on an argument tensor (a replay would "
+                                 "run it on the first call's)")  # fmt: skip
+            elif isinstance(a, Tensor) and a not in self.refs:
                 self.graph_break(f"{fn.__qualname__} on a tensor computed inside the function")
         self.paused += 1
         try:
@@ -453,6 +482,10 @@ class Recorder:
         finally:
             grad_mode.enabled = prev_mode
         for leaf, g in leaves.items():
+            if id(leaf) in self.arg_tensors:  # a replay would accumulate into the first call's
+                # (the capturing call goes on eagerly: this and the other leaves still get
+                # their gradients; the program is thrown away)
+                self.graph_break("a gradient into an argument tensor (one that requires grad)")
             spec_leaf = (False, leaf)
             args = (spec_leaf, self.spec(g), (False, fresh[leaf]), (False, xp))
             k_out = None
