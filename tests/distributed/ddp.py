@@ -147,6 +147,58 @@ except RuntimeError as e:
 else:
     assert size == 1, "a shape mismatch across ranks was accepted"
 
+# counts that differ are named as such, not as the first tensor's shape
+try:
+    DDP(nn.Sequential(*[nn.Linear(3, 3) for _ in range(1 + (rank == size - 1 and size > 1))]))
+except RuntimeError as e:
+    assert size > 1 and "the number of parameters and buffers" in str(e), e
+else:
+    assert size == 1, "a parameter count mismatch across ranks was accepted"
+
+
+class Skip(nn.Module):
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        pg.manual_seed(seed)
+        self.a, self.extra, self.b = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4)
+        self.frozen = nn.Linear(4, 4)
+        self.frozen.requires_grad_(False)
+
+    def forward(self, x, use=None):
+        h = self.a(x).tanh() + self.frozen(x)
+        if use is not None:
+            h = h + self.extra(h) * use
+        return self.b(h)
+
+
+# find_unused_parameters=True with `extra` unused on the last rank only (the other ranks use
+# it): every step's gradients equal one process's on the global batch; frozen parameters are
+# rank 0's after construction, as torch broadcasts them too
+d, ref = DDP(Skip(30 + rank), find_unused_parameters=True), Skip(30)
+np.testing.assert_array_equal(d.module.frozen.weight.numpy(), ref.frozen.weight.numpy())
+n_local = GLOBAL // size
+mask = np.ones((GLOBAL, 1))
+mask[(size - 1) * n_local :] = 0  # the last rank's rows do not use `extra`
+data_rng = np.random.default_rng(5)
+for step in range(3):
+    X, Y = data_rng.standard_normal((GLOBAL, 4)), data_rng.standard_normal((GLOBAL, 4))
+    sl = slice(rank * n_local, (rank + 1) * n_local)
+    d.zero_grad()
+    ref.zero_grad()
+    use = None if rank == size - 1 else pg.tensor(mask[sl])
+    ((d(pg.tensor(X[sl]), use) - pg.tensor(Y[sl])) ** 2).mean().backward()
+    ((ref(pg.tensor(X), pg.tensor(mask)) - pg.tensor(Y)) ** 2).mean().backward()
+    for (name, p), q in zip(d.module.named_parameters(), ref.parameters()):
+        if q.grad is None:
+            assert p.grad is None, name
+            continue
+        if p.grad is None:  # unused on every rank (a world of one): None, as torch's DDP
+            assert size == 1 and not np.any(q.grad.numpy()), f"step {step}: {name} no gradient"
+            continue
+        np.testing.assert_allclose(
+            p.grad.numpy(), q.grad.numpy(), rtol=1e-11, atol=1e-13, err_msg=f"{step} {name}"
+        )
+
 dist.barrier()
 if rank == 0:
     print(f"ddp ok on {size} ranks")

@@ -135,10 +135,12 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
+        # every parameter (frozen ones too, as torch) and buffer: same shapes, rank 0's values
+        everything = list(module.named_parameters()) + list(module.named_buffers())
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        _check_same_shapes(named + list(module.named_buffers()))
+        _check_same_shapes(everything)
         with no_grad():
-            for _, t in named + list(module.named_buffers()):
+            for _, t in everything:
                 dist.broadcast(t, src=0)
         cap = 25.0 if bucket_cap_mb is None else bucket_cap_mb
         self._reducer = _Reducer(named, int(cap * 1024 * 1024))
@@ -229,7 +231,10 @@ class DistributedDataParallel(Module):
         r = self._reducer
         r.armed = False
         used_somewhere = None
-        if r.unused and r.world > 1:  # was a locally unused parameter used on another rank?
+        # was a locally unused parameter used on another rank? Every rank takes part in this
+        # all-reduce whenever unused parameters are looked for, even one that used them all
+        # (else the ranks' collectives would pair with each other's next ones)
+        if self.find_unused_parameters and r.world > 1:
             xp = r.buckets[0].params[0][1]._xp
             flags = [0 if id(p) in r.unused else 1 for b in r.buckets for _, p in b.params]
             ref = r.buckets[0].params[0][1]._data
@@ -347,7 +352,7 @@ def _check_same_shapes(named: list[tuple[str, Tensor]]) -> None:
     differs = [i for i, (a, b) in enumerate(zip(low.tolist(), high.tolist())) if a != b]
     first = differs[0] if differs else min(n, len(signature))
     pos, where = 1, "the number of parameters and buffers"
-    for name, t in named:
+    for name, t in named if first > 0 else ():  # 0: the counts differ
         end = pos + 1 + t.ndim
         if first < end:
             where = f"{name!r} (shape {tuple(t.shape)} on rank {dist.get_rank()})"
