@@ -36,7 +36,7 @@ from .activation import (
     tanhshrink,
     threshold,
 )
-from .attention import scaled_dot_product_attention
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .conv import (
     conv1d,
     conv2d,
@@ -47,7 +47,14 @@ from .conv import (
 )
 from .ctc import ctc_loss
 from .distance import cosine_similarity, pairwise_distance
-from .dropout import alpha_dropout, dropout, dropout1d, dropout2d
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from .fold import fold, unfold
 from .linear import linear
 from .loss import (
@@ -135,6 +142,8 @@ __all__ = [
     "alpha_dropout",
     "dropout1d",
     "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
     "group_norm",
     "instance_norm",
     "local_response_norm",
@@ -146,6 +155,7 @@ __all__ = [
     "pairwise_distance",
     "conv1d",
     "conv2d",
+    "multi_head_attention_forward",
     "scaled_dot_product_attention",
     "max_pool1d",
     "conv3d",

@@ -3,7 +3,9 @@ composed from differentiable polygrad ops (so second derivatives come for free).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import polygrad as pg
 from polygrad import Tensor
@@ -72,10 +74,17 @@ def _softmax_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(x: Tensor, dim: int | None = None) -> Tensor:
+def _cast(x: Tensor, dtype: Any) -> Tensor:
+    return x if dtype is None else x.to(dtype)  # torch casts the input first
+
+
+def softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``, without overflow.
 
-    ``dim=None`` picks torch's legacy default (0 for 0-, 1- and 3-d inputs, else 1).
+    ``dim=None`` picks torch's legacy default (0 for 0-, 1- and 3-d inputs, else 1);
+    ``dtype`` casts the input first, as torch.
 
     Examples
     --------
@@ -84,17 +93,24 @@ def softmax(x: Tensor, dim: int | None = None) -> Tensor:
     >>> F.softmax(polygrad.tensor([[0.0, 0.0]]), dim=1).tolist()
     [[0.5, 0.5]]
     """
+    x = _cast(x, dtype)
     return pg.softmax(x, axis=_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim``, without overflow (``dim=None`` as in :func:`softmax`)."""
+def log_softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``, without overflow (``dim=None`` and ``dtype`` as in
+    :func:`softmax`)."""
+    x = _cast(x, dtype)
     return pg.log_softmax(x, axis=_softmax_dim(x.ndim) if dim is None else dim)
 
 
-def softmin(x: Tensor, dim: int | None = None) -> Tensor:
-    """``softmax(-x)`` along ``dim`` (``dim=None`` as in :func:`softmax`)."""
-    return softmax(-x, dim)
+def softmin(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
+) -> Tensor:
+    """``softmax(-x)`` along ``dim`` (``dim=None`` and ``dtype`` as in :func:`softmax`)."""
+    return softmax(-_cast(x, dtype), dim)
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -104,7 +120,8 @@ SELU_SCALE = 1.0507009873554804934193349852946
 def _elu(x: Tensor, alpha: float, scale: float = 1.0, inv_alpha: float = 1.0) -> Tensor:
     # NOTE: exp of min(x, 0), so the unused branch never overflows (an inf there would make the
     # where's gradient NaN); a clip, whose gradient passes at 0 as torch's elu has it
-    neg = (pg.exp(pg.clip(x, max=0.0) * inv_alpha) - 1.0) * alpha
+    # expm1, as torch: exp(x) - 1 loses every digit for |x| below the float's epsilon
+    neg = pg.expm1(pg.clip(x, max=0.0) * inv_alpha) * alpha
     return pg.where(x > 0, x, neg) * scale if scale != 1.0 else pg.where(x > 0, x, neg)
 
 
@@ -215,8 +232,9 @@ def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def logsigmoid(x: Tensor) -> Tensor:
-    """``log(sigmoid(x)) = -softplus(-x)``, without overflow."""
-    return -pg.softplus(-x)
+    """``log(sigmoid(x)) = -softplus(-x)``, without overflow, for every ``x`` (softplus with
+    no linear threshold: torch's log-sigmoid keeps ``log1p(exp(x))`` far below -20)."""
+    return -pg.softplus(-x, 1.0, math.inf)
 
 
 def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:

@@ -75,6 +75,12 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return _channels(x, p, training, (3, 4), "dropout2d")
 
 
+def dropout3d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` with probability ``p``,
+    scaling the others by ``1 / (1 - p)``."""
+    return _channels(x, p, training, (4, 5), "dropout3d")
+
+
 SELU_NEG = 1.7580993408473766  # scale * alpha of SELU: where dropped values go, -SELU_NEG
 
 
@@ -88,5 +94,23 @@ def alpha_dropout(x: Tensor, p: float = 0.5, training: bool = False) -> Tensor:
     if p == 1.0:
         return x * 0.0
     keep = _keep_mask(x, p, x.shape)
+    a = 1.0 / math.sqrt((SELU_NEG**2 * p + 1.0) * (1.0 - p))
+    return x * (keep * a) + ((keep - 1.0) * (SELU_NEG * a) + SELU_NEG * a * p)
+
+
+def feature_alpha_dropout(x: Tensor, p: float = 0.5, training: bool = False) -> Tensor:
+    """:func:`alpha_dropout` with one draw per channel (axis 1 of an (N, C, ...) input, all
+    its elements dropped together), as torch's."""
+    p = check_probability(p, "feature_alpha_dropout")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"feature_alpha_dropout: expected an input with a channel axis (N, C, ...), got "
+            f"shape {x.shape}"
+        )
+    keep = _keep_mask(x, p, x.shape[:2] + (1,) * (x.ndim - 2))
     a = 1.0 / math.sqrt((SELU_NEG**2 * p + 1.0) * (1.0 - p))
     return x * (keep * a) + ((keep - 1.0) * (SELU_NEG * a) + SELU_NEG * a * p)

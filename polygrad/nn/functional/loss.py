@@ -424,8 +424,11 @@ def _probability_cross_entropy(
     who = "cross_entropy"
     _as_tensor(x, who)
     _check_float(x, who)
-    if ignore_index != -100:
-        raise RuntimeError(f"{who}: ignore_index is not supported for floating point target")
+    if ignore_index >= 0:  # torch: a negative one is accepted and has nothing to ignore
+        raise RuntimeError(
+            f"{who}: ignore_index is not supported for floating point target (got "
+            f"ignore_index={ignore_index})"
+        )
     if x.ndim == 0:
         raise ValueError(f"{who}: input must have a class dimension, got a 0-d tensor")
     if target.shape != x.shape:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import polygrad as pg
 from polygrad import Tensor
 from polygrad.ops import normalization as _norm_ops
+from polygrad.ops.linalg import vector_norm as _vector_norm
 
 
 def layer_norm(
@@ -300,11 +301,7 @@ def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Te
 
 
 def p_norm(x: Tensor, p: float, dim: int, keepdim: bool = False) -> Tensor:
-    """``(sum |x|^p) ** (1/p)`` along ``dim`` (``max |x|`` for ``p=inf``)."""
-    if p == 2:
-        return pg.sqrt(pg.sum(x * x, axis=dim, keepdims=keepdim))
-    if p == math.inf:
-        return pg.amax(pg.abs(x), axis=dim, keepdims=keepdim)
-    if p == 1:
-        return pg.sum(pg.abs(x), axis=dim, keepdims=keepdim)
-    return pg.sum(pg.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+    """The vector ``p``-norm along ``dim``, torch's ``norm``: any real ``p``, ``inf`` (max of
+    ``|x|``), ``-inf`` (min), 0 (count of nonzeros), with torch's gradient rules (0 where the
+    norm is 0, so a zero vector gives no NaN; see ``polygrad.ops.linalg.VectorNorm``)."""
+    return _vector_norm(x, axis=dim, keepdims=keepdim, ord=float(p))

@@ -13,25 +13,6 @@ from .linear import Linear
 from .module import Module, Parameter
 
 
-def _as_float_mask(mask: Tensor | None, like: Tensor, who: str) -> Tensor | None:
-    """torch's MHA masks: bool True = *not* allowed, becomes -inf; a float mask is added."""
-    if mask is None:
-        return None
-    if mask.dtype == pg.bool:
-        return pg.where(mask, float("-inf"), 0.0).to(like.dtype)
-    if not mask.dtype.is_floating_point:
-        raise AssertionError(
-            f"MultiheadAttention: only bool and floating types of {who} are "
-            f"supported, got {mask.dtype.name}"
-        )
-    return mask
-
-
-def _pad_keys(mask: Tensor, n: int) -> Tensor:
-    """``n`` zero (allowed) columns for the keys ``add_bias_kv``/``add_zero_attn`` append."""
-    return pg.cat([mask] + [pg.zeros_like(mask[..., :1])] * n, dim=-1)
-
-
 class MultiheadAttention(Module):
     """Multi-head attention ``out_proj(concat_h softmax(q_h k_h^T / sqrt(d) + mask) v_h)``.
 
@@ -112,20 +93,6 @@ class MultiheadAttention(Module):
             init.xavier_normal_(self.bias_k)
             init.xavier_normal_(self.bias_v)
 
-    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple:
-        e = self.embed_dim
-        b = self.in_proj_bias
-        bq, bk, bv = (None,) * 3 if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            if query is key and key is value:  # self-attention: one matmul for q, k and v
-                qkv = F.linear(query, w, b)
-                return qkv[..., :e], qkv[..., e : 2 * e], qkv[..., 2 * e :]
-            wq, wk, wv = w[:e], w[e : 2 * e], w[2 * e :]
-        else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
-
     def forward(
         self,
         query: Tensor,
@@ -140,63 +107,23 @@ class MultiheadAttention(Module):
         """Attend from ``query`` (L, N, E) to ``key``/``value`` (S, N, kdim/vdim), or
         (N, L, E) with ``batch_first``, or unbatched (L, E). ``key_padding_mask`` (N, S) and
         ``attn_mask`` (L, S) or (N * num_heads, L, S): bool True = ignore, float = added.
-        Returns (output, weights averaged over heads, (N, L, S), or per head, or None)."""
-        if is_causal and attn_mask is None:
-            raise RuntimeError(
-                "MultiheadAttention: Need attn_mask if specifying the is_causal hint. You may "
-                "use the Transformer module method `generate_square_subsequent_mask` to "
-                "create this mask."
-            )
-        unbatched = query.ndim == 2
-        same = query is key and key is value
-        if unbatched:
-            query, key, value = (pg.unsqueeze(t, 1) for t in (query, key, value))
-            if key_padding_mask is not None:
-                key_padding_mask = pg.unsqueeze(key_padding_mask, 0)
-        elif self.batch_first:
+        Returns (output, weights averaged over heads, (N, L, S), or per head, or None); see
+        :func:`polygrad.nn.functional.multi_head_attention_forward`."""
+        if self.batch_first and query.ndim == 3:
+            same = query is key and key is value
             query, key, value = (pg.transpose(t, 0, 1) for t in (query, key, value))
-        if same:
-            key = value = query
-        L, N, E = query.shape
-        H, D = self.num_heads, self.head_dim
-        q, k, v = self._project(query, key, value)
-        if self.bias_k is not None:
-            k = pg.cat([k, self.bias_k.expand(1, N, E)], dim=0)
-            v = pg.cat([v, self.bias_v.expand(1, N, E)], dim=0)
-        mask = _as_float_mask(attn_mask, q, "attn_mask")
-        pad = _as_float_mask(key_padding_mask, q, "key_padding_mask")
-        extra = (self.bias_k is not None) + bool(self.add_zero_attn)
-
-        def heads(t: Tensor) -> Tensor:  # (S, N, E) -> (N, H, S, D)
-            return pg.permute(pg.reshape(t, (t.shape[0], N, H, D)), (1, 2, 0, 3))
-
-        q, k, v = heads(q), heads(k), heads(v)
-        if self.add_zero_attn:
-            z = pg.zeros_like(k[:, :, :1])
-            k, v = pg.cat([k, z], dim=2), pg.cat([v, z], dim=2)
-        S = k.shape[2]
-        bias = None
-        if mask is not None:
-            mask = pg.reshape(mask, (1, 1) + mask.shape if mask.ndim == 2 else (N, H, L, -1))
-            bias = _pad_keys(mask, extra) if extra else mask
-        if pad is not None:
-            pad = pg.reshape(_pad_keys(pad, extra) if extra else pad, (N, 1, 1, S))
-            bias = pad if bias is None else bias + pad
-        p = self.dropout if self.training else 0.0
-        if need_weights:
-            scores = pg.matmul(q * (1.0 / D**0.5), pg.transpose(k, -2, -1))
-            w = F.softmax(scores if bias is None else scores + bias, dim=-1)
-            out = pg.matmul(F.dropout(w, p) if p > 0 else w, v)
-        else:
-            w = None
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        out = pg.reshape(pg.permute(out, (2, 0, 1, 3)), (L, N, E))
-        out = self.out_proj(out)
-        if w is not None and average_attn_weights:
-            w = pg.mean(w, dim=1)
-        if unbatched:
-            out = pg.squeeze(out, 1)
-            w = None if w is None else pg.squeeze(w, 0)
-        elif self.batch_first:
+            if same:
+                key = value = query
+        out, w = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal,
+        )  # fmt: skip
+        if self.batch_first and query.ndim == 3:
             out = pg.transpose(out, 0, 1)
         return out, w

@@ -128,6 +128,14 @@ class BatchNorm2d(_BatchNorm):
     _layout = "(N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over (N, C, D, H, W) inputs, per channel C; as
+    :class:`BatchNorm1d`."""
+
+    _dims = (5,)
+    _layout = "(N, C, D, H, W)"
+
+
 class LayerNorm(Module):
     """Normalize over the trailing ``normalized_shape`` axes (biased variance), then scale by
     ``weight`` (ones) and shift by ``bias`` (zeros) elementwise.
@@ -252,6 +260,14 @@ class InstanceNorm2d(_InstanceNorm):
 
     _dims = (3, 4)
     _layout = "(N, C, H, W) or (C, H, W)"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) inputs, as
+    :class:`InstanceNorm1d`."""
+
+    _dims = (4, 5)
+    _layout = "(N, C, D, H, W) or (C, D, H, W)"
 
 
 class GroupNorm(Module):

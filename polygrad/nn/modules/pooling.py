@@ -15,7 +15,7 @@ def _check_rank(layer: Module, x: Tensor, n: int) -> None:
     """A (N, C, *spatial) or (C, *spatial) input for an ``n``-d layer, else an error naming it."""
     if x.ndim not in (n + 1, n + 2):
         dims = "L" if n == 1 else "H, W"
-        raise ValueError(
+        raise RuntimeError(  # torch's type
             f"{layer._header()}: expected a (N, C, {dims}) or (C, {dims}) input, got shape "
             f"{x.shape}"
         )
@@ -105,6 +105,11 @@ class _AvgPoolNd(Module):
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
         if self._n == 2:  # AvgPool1d has no divisor_override, as torch
             self.divisor_override = divisor_override
+        else:  # torch's AvgPool1d keeps 1-tuples (its repr shows them)
+            self.kernel_size, self.stride, self.padding = (
+                tuple(v) if isinstance(v, (tuple, list)) else (v,)
+                for v in (self.kernel_size, self.stride, self.padding)
+            )
 
     def extra_repr(self) -> str:
         return _window_repr(self)

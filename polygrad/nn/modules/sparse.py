@@ -69,6 +69,36 @@ class Embedding(Module):
         self.weight = Parameter(pg.empty(n, dim, dtype=dtype, device=device))
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is the 2-D ``embeddings`` (the same storage, as torch),
+        frozen unless ``freeze=False``; the padding row is kept as given.
+
+        Examples
+        --------
+        >>> import polygrad
+        >>> import polygrad.nn as nn
+        >>> emb = nn.Embedding.from_pretrained(polygrad.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        >>> emb(polygrad.tensor([1])).tolist(), emb.weight.requires_grad
+        ([[3.0, 4.0]], False)
+        """
+        if embeddings.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        return cls(
+            rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+            _weight=embeddings, _freeze=freeze,
+        )  # fmt: skip
+
     def reset_parameters(self) -> None:
         """Re-draw the weight from N(0, 1), with the padding row zero."""
         init.normal_(self.weight)
