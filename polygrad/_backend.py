@@ -445,13 +445,17 @@ class NumpyBackend(Backend):
         return self._scipy_special("erfinv", x)
 
     def gammaln(self, x: Any) -> Any:
-        return self._scipy_special("gammaln", x)
+        out = self._scipy_special("gammaln", x)
+        out[x == -np.inf] = np.inf  # SciPy gives -inf there; torch (and |Gamma|) +inf
+        return out
 
     def psi(self, x: Any) -> Any:
         return self._scipy_special("psi", x)
 
     def trigamma(self, x: Any) -> Any:
-        return self._scipy_special("trigamma", x)
+        out = self._scipy_special("trigamma", x)
+        out[x == -np.inf] = np.nan  # SciPy gives +inf there; torch NaN, as the portable one
+        return out
 
     def default_device(self) -> Any:
         return _devices.CPU

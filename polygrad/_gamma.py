@@ -4,11 +4,15 @@ Gamma family: ``x >= 10`` by the Stirling / de Moivre asymptotic series (Bernoul
 ``B_2 .. B_18``, a fixed Horner in ``1/x^2``); ``0 < x < 10`` shifted up by a fixed 10 steps
 (``lgamma(x) = lgamma(x + 10) - log(x (x+1) ... (x+9))``, likewise the sums of ``1/(x+k)`` and
 ``1/(x+k)^2``); ``x < 0`` by reflection, with ``sin(pi x)`` and ``tan(pi x)`` taken at
-``x - round(x)`` so large arguments keep their accuracy. erfinv: Giles' single-precision
-polynomials ("Approximating the erfinv function", GPU Computing Gems, 2011) as a first guess,
-then four Halley steps on ``erf`` (Newton on ``log erfc`` beyond 0.5, so the tails near +-1
-keep their bits)
-with the portable erf/erfc of ``_erf``. Special values follow torch.
+``x - round(x)`` so large arguments keep their accuracy. lgamma near its zeros 1 and 2, where
+the shift's ``lgamma(x + 10) - log(...)`` would cancel to an absolute error, takes the Taylor
+series ``lgamma(2 + t) = (1 - gamma) t + sum_k (-1)^k (zeta(k) - 1) / k t^k`` (and
+``lgamma(1 + t) = lgamma(2 + t) - log1p(t)``, ``lgamma(3 + t) = lgamma(2 + t) + log(2 + t)``)
+on ``0.5 <= x < 3.5``, a fixed Horner of degree 27 in ``t``. lgamma and digamma evaluate
+float32 inputs in float64 and round once. erfinv: Giles' single-precision polynomials
+("Approximating the erfinv function", GPU Computing Gems, 2011) as a first guess, then four
+Halley steps on ``erf`` (Newton on ``log erfc`` beyond 0.5, so the tails near +-1 keep their
+bits) with the portable erf/erfc of ``_erf``. Special values follow torch.
 """
 
 from __future__ import annotations
@@ -24,6 +28,26 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 BERN = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798)
 LG = tuple(b / ((2 * k + 2) * (2 * k + 1)) for k, b in enumerate(BERN))
 DG = tuple(b / (2 * k + 2) for k, b in enumerate(BERN))
+EULER_GAMMA = 0.5772156649015329
+ZERO_SERIES = 27  # degree of the series at 1 and 2: (zeta(k) - 1) t^k / k < 1e-17 for |t| <= 0.5
+
+
+def _zeta_minus_one(k: int) -> float:
+    """``zeta(k) - 1`` for an integer ``k >= 2``: 48 terms plus the Euler-Maclaurin tail
+    (Bernoulli terms up to ``B_10``; the next one is below 1e-22 at ``k = 2``)."""
+    n = 50
+    terms = [m**-k for m in range(2, n)] + [n ** (1 - k) / (k - 1), 0.5 * n**-k]
+    rising = 1.0  # k (k + 1) ... (k + 2j - 2)
+    for j, b in enumerate(BERN[:5], start=1):
+        rising *= k + 2 * j - 2 if j == 1 else (k + 2 * j - 3) * (k + 2 * j - 2)
+        terms.append(b / math.factorial(2 * j) * rising * n ** (-k - 2 * j + 1))
+    return math.fsum(terms)
+
+
+# coefficients of t^1 .. t^ZERO_SERIES of lgamma(2 + t), lowest degree first
+LG_AT_2 = (1.0 - EULER_GAMMA,) + tuple(
+    (-1) ** k * _zeta_minus_one(k) / k for k in range(2, ZERO_SERIES + 1)
+)
 # Giles' coefficients, highest degree last as _poly wants
 GILES_CENTRAL = (1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087,
                  -4.39150654e-06, -3.5233877e-06, 3.43273939e-07, 2.81022636e-08)
@@ -71,6 +95,8 @@ def lgamma(xp: Any, x: Any) -> Any:
     >>> round(float(lgamma(xnp, xnp.asarray([5.0]))[0]), 12)  # log(24)
     3.178053830348
     """
+    if x.dtype == xp.float32:
+        return xp.astype(lgamma(xp, xp.astype(x, xp.float64)), xp.float32)
     a, small, z = _arguments(xp, x)
     prod = xp.ones_like(a)
     for k in range(SHIFT):
@@ -80,7 +106,13 @@ def lgamma(xp: Any, x: Any) -> Any:
     pos = xp.where(small, big - xp.log(prod), big)
     s = xp.abs(xp.sin(math.pi * _sinpi_reduced(xp, x)))
     out = xp.where(x < 0.0, math.log(math.pi) - xp.log(s) - pos, pos)
-    out = xp.where((x == 1.0) | (x == 2.0), 0.0, out)
+    near = (x >= 0.5) & (x < 3.5)
+    lo, hi = x < 1.5, x >= 2.5
+    n = xp.astype(hi, x.dtype) - xp.astype(lo, x.dtype) + 2.0
+    t = xp.where(near, x - n, 0.0)  # x = n + t, n in {1, 2, 3}
+    at_2 = t * _poly(t, LG_AT_2)  # lgamma(2 + t)
+    step = xp.where(lo, -xp.log1p(t), xp.where(hi, xp.log1p(1.0 + t), 0.0))
+    out = xp.where(near, at_2 + step, out)
     out = xp.where(_pole(xp, x) | (xp.abs(x) == math.inf), math.inf, out)
     return xp.where(x == x, out, x)
 
@@ -97,6 +129,8 @@ def digamma(xp: Any, x: Any) -> Any:
     >>> round(float(digamma(xnp, xnp.asarray([1.0]))[0]), 12)  # -Euler's gamma
     -0.577215664902
     """
+    if x.dtype == xp.float32:
+        return xp.astype(digamma(xp, xp.astype(x, xp.float64)), xp.float32)
     a, small, z = _arguments(xp, x)
     acc = xp.zeros_like(a)
     for k in range(SHIFT):

@@ -573,3 +573,22 @@ def test_spiral_compile_prints_speedup_and_trains_the_same(tmp_path):
 def test_char_lm_compile_prints_speedup(tmp_path):
     stdout = char_lm(tmp_path / "runs", "--compile", "--epochs", "1", "--sample-len", "0")
     assert SPEEDUP.search(stdout), stdout
+
+
+def test_digits_compile_trains_the_same_and_prints_speedup(tmp_path):
+    """digits.py --compile: the replayed training steps give bitwise the eager run's weights,
+    and the speedup line is printed."""
+
+    def digits(out: Path, *args: str) -> str:
+        proc = run_example(
+            "digits.py", "--smoke", "--model", "mlp", "--out", str(out), *args, cwd=tmp_path
+        )
+        return proc.stdout
+
+    digits(tmp_path / "eager")
+    stdout = digits(tmp_path / "compiled", "--compile")
+    assert SPEEDUP.search(stdout), stdout
+    eager = pg.load(tmp_path / "eager" / "digits-mlp.pgz")
+    compiled = pg.load(tmp_path / "compiled" / "digits-mlp.pgz")
+    assert_same(eager["model"], compiled["model"], "model")
+    assert_same(eager["optimizer"], compiled["optimizer"], "optimizer")

@@ -918,11 +918,17 @@ def test_cross_entropy_target_errors():
         nn.CrossEntropyLoss()(logits, pg.tensor([0.0, 1.0, 2.0]))
     with pytest.raises(IndexError, match=r"\[-3, 7\] out of range for 5 classes"):
         nn.CrossEntropyLoss()(logits, pg.tensor([7, -3, 1]))
-    with pytest.raises(ValueError, match=r"needs a target of shape \(3,\), got \(3, 1\)"):
+    # torch's error types: RuntimeError for another number of axes, ValueError for another
+    # batch size, RuntimeError for the weight's shape and a float target of nll_loss
+    with pytest.raises(RuntimeError, match=r"needs a target of shape \(3,\), got \(3, 1\)"):
         nn.CrossEntropyLoss()(logits, pg.tensor([[0], [1], [2]]))
-    with pytest.raises(ValueError, match=r"weight must have shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"needs a target of shape \(3,\), got \(4,\)"):
+        nn.CrossEntropyLoss()(logits, pg.tensor([0, 1, 2, 3]))
+    with pytest.raises(RuntimeError, match=r"weight must have shape \(5,\)"):
         nn.CrossEntropyLoss(weight=pg.ones(4))(logits, pg.tensor([0, 1, 2]))
-    with pytest.raises(TypeError, match="target must be an integer tensor"):
+    with pytest.raises(RuntimeError, match=r"label_smoothing must be between 0.0 and 1.0"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)(logits, pg.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="target must be an integer tensor"):
         nn.NLLLoss()(logits, pg.tensor([0.0, 1.0, 2.0]))
     with pytest.raises(IndexError, match="out of range"):
         nn.NLLLoss()(logits, pg.tensor([0, 5, 1]))
@@ -931,8 +937,12 @@ def test_cross_entropy_target_errors():
 
 
 def test_other_input_errors():
-    with pytest.raises(TypeError, match=r"Embedding\(10, 3\): expected an integer tensor.*float64"):
+    with pytest.raises(
+        RuntimeError, match=r"Embedding\(10, 3\): expected an integer tensor.*float64"
+    ):
         nn.Embedding(10, 3)(pg.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"Embedding\(10, 3\): expected an integer tensor.*list"):
+        nn.Embedding(10, 3)([1, 2])
     with pytest.raises(IndexError, match=r"\[10, 12\] out of range for size 10"):
         nn.Embedding(10, 3)(pg.tensor([1, 10, 12]))
     with pytest.raises(

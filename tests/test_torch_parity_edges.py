@@ -323,3 +323,79 @@ def test_feature_alpha_dropout_per_channel_and_moments():
     np.testing.assert_allclose(flat[dropped], -neg * a + neg * a * p)
     assert abs(y.mean()) < 0.05 and abs(y.std() - 1.0) < 0.05  # SELU's fixed point kept
     assert np.array_equal(nn.FeatureAlphaDropout(0.3).eval()(x).numpy(), xs)
+
+
+# -- dtypes and error types of the activations, losses and lookups -----------------------
+FLOAT_ONLY = ["elu", "selu", "celu", "gelu", "silu", "mish", "hardsigmoid", "hardswish",
+              "softplus", "softshrink", "hardshrink", "logsigmoid", "leaky_relu", "glu",
+              "softmax", "log_softmax", "softmin"]
+
+
+@pytest.mark.parametrize("name", FLOAT_ONLY)
+def test_float_only_activations_refuse_integer_input(name):
+    """torch's kernels take floating-point tensors only: NotImplementedError, never a cast."""
+    kw = {"dim": 0} if name in ("softmax", "log_softmax", "softmin", "glu") else {}
+    _same_error(lambda: getattr(torch.nn.functional, name)(torch.tensor([1, -2, 3, 4]), **kw),
+                lambda: getattr(F, name)(pg.tensor([1, -2, 3, 4]), **kw))
+
+
+@pytest.mark.parametrize("name, args", [("relu", ()), ("relu6", ()), ("hardtanh", ()),
+                                        ("threshold", (1.5, 7.9))])
+def test_integer_rectifiers_keep_the_dtype(name, args):
+    t = getattr(torch.nn.functional, name)(torch.tensor([1, -2, 3, 9]), *args)
+    p = getattr(F, name)(pg.tensor([1, -2, 3, 9]), *args)
+    assert str(p.dtype).split(".")[-1] == str(t.dtype).split(".")[-1]
+    assert p.tolist() == t.tolist()
+    _same_error(lambda: getattr(torch.nn.functional, name)(torch.tensor([True]), *args),
+                lambda: getattr(F, name)(pg.tensor([True]), *args))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, F: F.gelu(m.zeros(3), approximate="foo"),
+        lambda m, F: F.embedding_bag(m.tensor([1, 2, 3]), m.zeros(5, 2), m.tensor([1, 2])),
+        lambda m, F: F.embedding(m.tensor([1.0]), m.zeros(5, 2)),
+        lambda m, F: m.nn.PReLU(3)(m.zeros(3)),
+        lambda m, F: F.cross_entropy(m.zeros(4, 3), m.zeros(4, dtype=m.int64), label_smoothing=2),
+        lambda m, F: F.cross_entropy(m.zeros(4, 3), m.zeros(4, dtype=m.int64), weight=m.ones(2)),
+        lambda m, F: F.cross_entropy(m.zeros(4, 3), m.zeros(5, dtype=m.int64)),
+        lambda m, F: F.nll_loss(m.zeros(4, 3), m.zeros(4)),
+        lambda m, F: m.tensor([True, False]) - 1,
+        lambda m, F: 1.5 - m.tensor([True, False]),
+    ],
+    ids=["gelu-approximate", "embedding_bag-offsets", "embedding-float", "prelu-1d",
+         "ce-label_smoothing", "ce-weight", "ce-batch", "nll-float-target", "bool-sub",
+         "bool-rsub"],
+)
+def test_error_types_are_torchs(call):
+    _same_error(lambda: call(torch, torch.nn.functional), lambda: call(pg, F))
+
+
+@pytest.mark.parametrize("scalar", [1.5, -2.5, 1, 0, True])
+@pytest.mark.parametrize("values", [[1, -2, 3], [True, False, True]], ids=["int64", "bool"])
+def test_comparisons_and_arithmetic_with_python_numbers(values, scalar):
+    """An integer or bool tensor meets a Python number with torch's promotion (int < 1.5 in
+    floats, a bool tensor with an int as int64) on every backend, strict included."""
+    ops = ["__gt__", "__lt__", "__ge__", "__le__", "__eq__", "__ne__", "__truediv__"]
+    if not (values[0] is True and scalar is True):  # bool + True stays bool in torch
+        ops += ["__add__", "__mul__", "__radd__", "__rmul__"]
+    for op in ops:
+        t = getattr(torch.tensor(values), op)(scalar)
+        p = getattr(pg.tensor(values), op)(scalar)
+        assert str(p.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], (op, p.dtype, t.dtype)
+        np.testing.assert_array_equal(p.numpy(), t.numpy(), err_msg=op)
+
+
+@pytest.mark.parametrize("name, kw", [("upsample_nearest", {"scale_factor": 2}),
+                                      ("upsample_bilinear", {"size": (5, 7)}),
+                                      ("upsample", {"scale_factor": 3, "mode": "bilinear"})])
+def test_deprecated_upsample_aliases(name, kw):
+    t, p = _pair(2, 3, 4, 4)
+    with pytest.warns(UserWarning):  # torch warns that they are deprecated
+        ty = getattr(torch.nn.functional, name)(t, **kw)
+    py = getattr(F, name)(p, **kw)
+    assert_close(py, ty)
+    ty.square().sum().backward()
+    py.square().sum().backward()
+    assert_close(p.grad, t.grad)

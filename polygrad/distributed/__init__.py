@@ -169,7 +169,9 @@ class Work:
         self._requests, self._finish, self._result = list(requests), finish, None
 
     def is_completed(self) -> bool:
-        return self._finish is None or all(r.test() for r in self._requests)
+        if self._finish is not None and all(r.test() for r in self._requests):
+            self.wait()  # the result (AVG's division, the copy back) is in place once True
+        return self._finish is None
 
     def wait(self, timeout: timedelta | None = None) -> bool:
         if self._finish is not None:

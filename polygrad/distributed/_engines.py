@@ -40,17 +40,20 @@ class _MPIRequest:
 
     def __init__(self, engine: MPIEngine, req: Any, what: str) -> None:
         self.engine, self.req, self.what = engine, req, what
+        self.status, self.done = engine.MPI.Status(), False
 
     def test(self) -> bool:
-        return bool(self.req.Test())
+        # NOTE: a completed request is freed by MPI; its status is kept for wait()
+        self.done = self.done or bool(self.req.Test(self.status))
+        return self.done
 
     def wait(self) -> Any:
         # MPI progresses a nonblocking collective only inside MPI calls: poll without pausing
         # for a while (as MPI_Wait spins), then back off to at most 1 ms between polls
         start = time.monotonic()
-        status = self.engine.MPI.Status()
+        status = self.status
         pause = 0.0
-        while not self.req.Test(status):
+        while not self.test():
             now = time.monotonic()
             if now - start > self.engine.timeout:
                 self.engine.abort(

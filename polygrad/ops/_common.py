@@ -60,7 +60,7 @@ def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
     floats meet complex numbers as complex."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         ka, kb = _KIND_RANK[a.dtype.kind], _KIND_RANK[b.dtype.kind]
-        if ka != kb and max(ka, kb) >= 2:
+        if ka != kb:  # bool meets int as int, ints meet floats as floats (torch's rule)
             target = _dtypes.promote_types(a.dtype, b.dtype)
             return astype(a, target, copy=False), astype(b, target, copy=False)
         if true_divide and max(ka, kb) < 2:
@@ -70,6 +70,12 @@ def _promote(a: Any, b: Any, true_divide: bool = False) -> tuple[Any, Any]:
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
     if isinstance(s, bool) and t.dtype is not _dtypes.bool_:
         s = int(s)  # a Python bool meets a number tensor as 0 or 1 (torch's promotion)
+        a, b = (t, s) if isinstance(a, Tensor) else (s, t)
+    elif type(s) is int and t.dtype is _dtypes.bool_ and not true_divide:
+        t = astype(t, _dtypes.int64)  # a bool tensor meets a Python int as int64, as torch's
+        return (t, s) if isinstance(a, Tensor) else (s, t)
+    if isinstance(s, bool) and true_divide:
+        s = int(s)  # bool / True divides as floats (below)
         a, b = (t, s) if isinstance(a, Tensor) else (s, t)
     if isinstance(s, complex) and t.dtype.kind != "complex":
         wide = t.dtype is _dtypes.float64 or (
@@ -89,6 +95,13 @@ def _binary(op: Function, a: Any, b: Any, true_divide: bool = False) -> Tensor:
     a, b = _lift(a, like), _lift(b, like)
     if like is None:
         a = _lift(a)
+    if type(op).__name__ == "Sub" and any(
+        isinstance(v, bool) or (isinstance(v, Tensor) and v.dtype is _dtypes.bool_) for v in (a, b)
+    ):
+        raise RuntimeError(
+            "subtract: the `-` operator with a bool tensor or bool number is not supported "
+            "(as in torch); use ~ or logical_not to invert a mask"
+        )
     a, b = _promote(a, b, true_divide)
     return apply2(op, a, b)
 

@@ -228,7 +228,7 @@ class Relu(Function):
     fresh = True
 
     def forward(self, xp, x):
-        return xp.maximum(x, 0.0)
+        return xp.maximum(x, 0.0 if xp.isdtype(x.dtype, "real floating") else 0)
 
     def backward(self, xp, g, y):
         # NOTE: gradient 0 at 0, as torch; a NaN passes the gradient, as torch's (not y <= 0)
@@ -275,7 +275,7 @@ class Gelu(Function):
 
     def __init__(self, approximate: str = "none") -> None:
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu approximate must be 'none' or 'tanh', not {approximate!r}")
+            raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
         self.approximate = approximate
 
     def forward(self, xp, x):
@@ -424,7 +424,10 @@ def _unary(op_cls: type[Function], doc: str) -> Any:
         if isinstance(x, Tensor) and x._data.dtype in x._xp.floats:
             return apply1(op_cls(), x)
         x = _tensor_arg(x)
-        if x.dtype.kind in ("bool", "int", "uint") and op_cls is not Abs:
+        if op_cls is Relu and x.dtype.kind == "bool":
+            raise RuntimeError(f"relu: Boolean inputs not supported (input of shape {x.shape})")
+        if x.dtype.kind in ("bool", "int", "uint") and op_cls not in (Abs, Relu):
+            # NOTE: abs and relu keep integer dtypes, as torch's; the rest compute in floats
             x = astype(x, _dtypes.default_float)  # complex stays complex (values only)
         return apply1(op_cls(), x)
 
@@ -525,9 +528,13 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def _compare(name: str) -> Any:
     def fn(a: Any, b: Any) -> Tensor:
         like = a if isinstance(a, Tensor) else b
-        a, b = _lift(a, like), _lift(b, like)
-        if isinstance(a, Tensor) and isinstance(b, Tensor):
-            a, b = _promote(a, b)
+        a, b = _promote(_lift(a, like), _lift(b, like))  # int tensor vs 1.5: torch's floats
+        if name in ("less", "less_equal", "greater", "greater_equal") and any(
+            isinstance(v, bool) or (isinstance(v, Tensor) and v.dtype is _dtypes.bool_)
+            for v in (a, b)
+        ):  # the standard orders numbers only: bools compare as 0 and 1, as torch's
+            a, b = (int(v) if isinstance(v, bool) else v for v in (a, b))
+            a, b = (astype(v, _dtypes.int8) if isinstance(v, Tensor) else v for v in (a, b))
         xp = like._xp
         if _capture.rec is not None:  # polygrad.compile records the backend call
             return _capture.rec.raw(getattr(xp, name), (a, b), xp)

@@ -63,8 +63,8 @@ class Logit(Function):
 
     def backward(self, xp, g, x):
         d = g / (x * (1.0 - x))
-        if self.eps is None:
-            return (d,)
+        if self.eps is None:  # as torch: NaN outside [0, 1], where logit itself is NaN
+            return (xp.where(xp.logical_or(x < 0.0, x > 1.0), xp.nan, d),)
         # as torch: no gradient where the clamp is active (x outside [eps, 1 - eps])
         outside = xp.logical_or(x < self.eps, x > 1.0 - self.eps)
         return (xp.where(outside, xp.zeros_like(d), d),)
@@ -111,9 +111,11 @@ class Xlogy(Function):
 
     def backward(self, xp, g, a, b):
         a, b = _arrays(xp, a, b)
-        nz = a != 0
-        logb = xp.where(nz, xp.log(b), xp.zeros_like(b))
-        ga = g * xp.where(xp.isnan(b), b, logb)
+        # NOTE: torch's rule: d/dx = xlogy(g, y), 0 where x == 0 and y <= 0 (so x = 0,
+        # y = inf gives inf: log(y) does not depend on x); NaN y passes NaN
+        logb = xp.log(b)
+        ga = xp.where(xp.logical_and(g == 0, b == b), xp.zeros_like(g * b), g * logb)
+        ga = xp.where(xp.logical_and(a == 0, b <= 0), xp.zeros_like(ga), ga)
         return ga, g * a / b
 
 

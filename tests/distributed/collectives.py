@@ -43,6 +43,14 @@ for async_op in (False, True):
             assert work.wait() is True and work.is_completed()
         check(t, ref, f"all_reduce {op} async={async_op}")
 
+    # is_completed() polled until True, with no wait(): the result (AVG's division) is in place
+    if async_op:
+        t = pg.tensor(local(rank))
+        work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+        while not work.is_completed():
+            pass
+        check(t, references[dist.ReduceOp.AVG], "all_reduce AVG polled with is_completed")
+
     # an integer all_reduce keeps its dtype
     ti = pg.tensor(local(rank, dtype=np.int64))
     dist.all_reduce(ti, async_op=async_op) if not async_op else dist.all_reduce(

@@ -105,7 +105,14 @@ from .pooling import (
 )
 from .sparse import embedding, embedding_bag, one_hot
 from .unpooling import channel_shuffle, max_unpool1d, max_unpool2d, native_channel_shuffle
-from .upsampling import interpolate, pixel_shuffle, pixel_unshuffle, upsample
+from .upsampling import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ = [
     "relu",
@@ -184,6 +191,8 @@ __all__ = [
     "native_channel_shuffle",
     "pixel_unshuffle",
     "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
     "mse_loss",
     "l1_loss",
     "cross_entropy",

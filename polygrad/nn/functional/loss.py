@@ -148,6 +148,19 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
+def _check_class_args(who: str, weight: Any, n_classes: int, label_smoothing: float) -> None:
+    """torch's RuntimeErrors for a class ``weight`` of the wrong shape and ``label_smoothing``
+    outside ``[0, 1]``."""
+    if weight is not None and weight.shape != (n_classes,):
+        raise RuntimeError(
+            f"{who}: weight must have shape ({n_classes},), one per class, got {weight.shape}"
+        )
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"{who}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}"
+        )
+
+
 @_capture.pure  # polygrad.compile runs it (and its target check) again on each replay
 def _class_coefficients(
     who: str,
@@ -167,8 +180,8 @@ def _class_coefficients(
     _as_tensor(x, who)
     _as_tensor(target, who, "target")
     _check_float(x, who)
-    if target.dtype.kind not in ("int", "uint"):
-        raise TypeError(
+    if target.dtype.kind not in ("int", "uint"):  # torch: RuntimeError, Long expected
+        raise RuntimeError(
             f"{who}: target must be an integer tensor of class indices, got dtype "
             f"{target.dtype.name}; convert it with target.long() (class-probability targets "
             "are not supported)"
@@ -179,16 +192,12 @@ def _class_coefficients(
     n_classes = x.shape[axis]
     expected = x.shape[:axis] + x.shape[axis + 1 :]
     if target.shape != expected:
-        raise ValueError(
+        # torch: ValueError for another batch size, RuntimeError for another number of axes
+        raise (ValueError if target.ndim == len(expected) else RuntimeError)(
             f"{who}: input of shape {x.shape} needs a target of shape {expected}, "
             f"got {target.shape}"
         )
-    if weight is not None and weight.shape != (n_classes,):
-        raise ValueError(
-            f"{who}: weight must have shape ({n_classes},), one per class, got {weight.shape}"
-        )
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{who}: label_smoothing must be between 0 and 1, got {label_smoothing}")
+    _check_class_args(who, weight, n_classes, label_smoothing)
     # The rest is bookkeeping with no gradient, done on the backend arrays directly: a dozen
     # polygrad ops here cost more than the whole fused loss on a small batch.
     xp = x._xp
@@ -439,14 +448,9 @@ def _probability_cross_entropy(
         )
     if target.dtype != x.dtype:
         target = target.to(x.dtype)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{who}: label_smoothing must be between 0 and 1, got {label_smoothing}")
     axis = 0 if x.ndim == 1 else 1
     n_classes = x.shape[axis]
-    if weight is not None and weight.shape != (n_classes,):
-        raise ValueError(
-            f"{who}: weight must have shape ({n_classes},), one per class, got {weight.shape}"
-        )
+    _check_class_args(who, weight, n_classes, label_smoothing)
     coef = target * (1.0 - label_smoothing) + label_smoothing / n_classes
     if weight is not None:
         shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))

@@ -13,8 +13,8 @@ from ._utils import _as_tensor, creating_like
 
 @_capture.pure  # polygrad.compile runs the range check again on each replay
 def _check_indices(who: str, indices: Tensor, size: int, what: str) -> tuple:
-    if indices.dtype.kind not in ("int", "uint"):
-        raise TypeError(
+    if indices.dtype.kind not in ("int", "uint"):  # torch: RuntimeError, Long or Int expected
+        raise RuntimeError(
             f"{who}: {what} must be an integer tensor of indices, got dtype {indices.dtype.name}"
         )
     if indices.numel() and size == 0:  # torch: RuntimeError, nothing to pick from
@@ -128,7 +128,10 @@ def _bags(x: Tensor, offsets: Tensor | None, include_last_offset: bool) -> list[
         )
     starts = [int(v) for v in offsets.tolist()]
     if starts and starts[0] != 0:
-        raise ValueError("embedding_bag: offsets[0] has to be 0")
+        raise RuntimeError(
+            f"embedding_bag: offsets[0] has to be 0 (the first bag starts at position 0), got "
+            f"{starts[0]}"
+        )
     if include_last_offset:
         return list(zip(starts[:-1], starts[1:]))
     return list(zip(starts, starts[1:] + [x.shape[0]]))

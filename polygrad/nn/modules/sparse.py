@@ -115,9 +115,14 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.embedding_dim}{extra}"
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor) or x.dtype.kind not in ("int", "uint"):
-            got = x.dtype.name if isinstance(x, Tensor) else type(x).__name__
+        if not isinstance(x, Tensor):
+            got = type(x).__name__
             raise TypeError(f"{self._header()}: expected an integer tensor of indices, got {got}")
+        if x.dtype.kind not in ("int", "uint"):  # torch: RuntimeError, Long or Int expected
+            got = x.dtype.name
+            raise RuntimeError(
+                f"{self._header()}: expected an integer tensor of indices, got dtype {got}"
+            )
         return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
 
