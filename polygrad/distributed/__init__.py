@@ -236,13 +236,19 @@ def all_reduce(
         raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating dtype, got {tensor.dtype}")
     buf, copied = _buffer(tensor, "all_reduce", "tensor")
     size = _engine().size
+    wire, how = buf, op.value
+    if tensor.dtype.kind == "bool":
+        # NOTE: as torch's NCCL backend: SUM and MAX of bools are a logical or, PRODUCT and
+        # MIN a logical and (MPI reduces no bool type with them), on the bytes in place
+        wire = _engines.as_bytes(buf)
+        how = "max" if op in (ReduceOp.SUM, ReduceOp.MAX) else "min"
 
     def finish(_: Any) -> None:
         if op is ReduceOp.AVG:
             buf[...] /= size
         _written(tensor, buf, copied)
 
-    return _launch([_engine().all_reduce(buf, op.value)], finish, async_op)
+    return _launch([_engine().all_reduce(wire, how)], finish, async_op)
 
 
 def broadcast(tensor: Tensor, src: int, group: Any = None, async_op: bool = False) -> Work | None:

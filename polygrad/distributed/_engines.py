@@ -417,6 +417,11 @@ def default_backend(tensor_backend: str) -> str:
 
 
 # -- Tensor data <-> engine buffers --------------------------------------------------------------
+def as_bytes(buf: Any) -> Any:
+    """A bool buffer viewed as uint8 (NumPy's dtype serves CuPy arrays too), in place."""
+    return buf.view(np.uint8)
+
+
 def host_buffer(data: Any, engine: Any) -> tuple[Any, bool]:
     """A contiguous buffer for ``data`` the engine can use, and whether it is a copy.
 

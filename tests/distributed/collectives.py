@@ -51,6 +51,18 @@ for async_op in (False, True):
             pass
         check(t, references[dist.ReduceOp.AVG], "all_reduce AVG polled with is_completed")
 
+    # bools: SUM/MAX are a logical or, PRODUCT/MIN a logical and (torch's NCCL rule)
+    flags = np.array([rank == 0, True, False, rank == size - 1])
+    for op, ref in ((dist.ReduceOp.SUM, [True, True, False, True]),
+                    (dist.ReduceOp.MAX, [True, True, False, True]),
+                    (dist.ReduceOp.PRODUCT, [size == 1, True, False, size == 1]),
+                    (dist.ReduceOp.MIN, [size == 1, True, False, size == 1])):
+        tb = pg.tensor(flags)
+        w = dist.all_reduce(tb, op=op, async_op=async_op)
+        if async_op:
+            w.wait()
+        check(tb, np.array(ref), f"all_reduce bool {op}")
+
     # an integer all_reduce keeps its dtype
     ti = pg.tensor(local(rank, dtype=np.int64))
     dist.all_reduce(ti, async_op=async_op) if not async_op else dist.all_reduce(

@@ -7,6 +7,7 @@ Submodule names follow torch (``self_attn``, ``multihead_attn``, ``linear1``, ``
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from polygrad import Tensor
 
 from .. import functional as F
 from .. import init
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -69,6 +71,12 @@ class _FeedForward(Module):
         for i in range(1, 4 if self._cross else 3):
             setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
+        act = self.activation
+        # torch's flag for its inference fast path: 1 for relu, 2 for gelu, 0 otherwise
+        self.activation_relu_or_gelu = (
+            1 if act is F.relu or isinstance(act, ReLU) else
+            2 if act is F.gelu or isinstance(act, GELU) else 0
+        )  # fmt: skip
 
     def _attend(
         self,
@@ -184,6 +192,25 @@ class _Stack(Module):
         return x if self.norm is None else self.norm(x)
 
 
+def _why_no_nested_tensor(layer: Module) -> str:
+    """Why torch's TransformerEncoder would not use nested tensors with ``layer`` ("" if it
+    would): torch's conditions, in torch's order."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return "encoder_layer was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    checks = (
+        (layer.norm_first, "encoder_layer.norm_first was True"),
+        (not attn.batch_first, "encoder_layer.self_attn.batch_first was not True"),
+        (not attn._qkv_same_embed_dim, "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+        (attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
+        (not layer.activation_relu_or_gelu, "encoder_layer.activation_relu_or_gelu was not True"),
+        (layer.norm1.eps != layer.norm2.eps,
+         "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"),
+        (attn.num_heads % 2 == 1, "encoder_layer.self_attn.num_heads is odd"),
+    )  # fmt: skip
+    return next((why for failed, why in checks if failed), "")
+
+
 class TransformerEncoder(_Stack):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0`` ...), then ``norm`` if given."""
 
@@ -196,6 +223,16 @@ class TransformerEncoder(_Stack):
         mask_check: bool = True,
     ) -> None:
         super().__init__(encoder_layer, num_layers, norm)
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+        why_not = _why_no_nested_tensor(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(
+                f"enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                f"{why_not}",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.use_nested_tensor = enable_nested_tensor and not why_not
 
     def forward(
         self,
@@ -204,9 +241,40 @@ class TransformerEncoder(_Stack):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool | None = None,
     ) -> Tensor:
-        return self._run(
-            src, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal)
-        )
+        """The layers, then ``norm``. As torch's: in inference (eval mode, no gradient
+        recorded, a batch-first 3-d ``src`` with a ``src_key_padding_mask`` whose padding is
+        at the end of each sequence, no ``mask``, ``use_nested_tensor``), torch runs the
+        layers on nested tensors and its outputs at padded positions are 0 before ``norm``;
+        polygrad runs the same layers and zeroes those positions, so the results agree."""
+        pad = self._nested_padding(src, mask, src_key_padding_mask)
+        for layer in self.layers:
+            src = layer(src, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                        is_causal=bool(is_causal))  # fmt: skip
+        if pad is not None:
+            src = pg.where(pad, 0.0, src)
+        return src if self.norm is None else self.norm(src)
+
+    def _nested_padding(self, src: Tensor, mask: Any, padding: Any) -> Tensor | None:
+        """The (N, S, 1) padded positions where torch's nested-tensor path gives 0, or None
+        where torch takes the ordinary path."""
+        first = self.layers[0] if len(self.layers) else None
+        if (
+            first is None
+            or not getattr(self, "use_nested_tensor", False)
+            or first.training
+            or src.ndim != 3
+            or padding is None
+            or mask is not None
+        ):
+            return None
+        args = [src] + [p for p in first.parameters()]
+        if pg.is_grad_enabled() and any(t.requires_grad for t in args):
+            return None
+        pad = padding if padding.dtype == pg.bool else padding != 0
+        valid = pg.logical_not(pad)
+        if self.mask_check and pg.any(valid[:, 1:] & pad[:, :-1]).item():
+            return None  # padding not only at the end: torch's mask check declines too
+        return pg.reshape(pad, pad.shape + (1,))
 
 
 class TransformerDecoder(_Stack):
